@@ -1,0 +1,5 @@
+//! The `smartstorage` binary: CLI, config, management IPC and wiring.
+
+fn main() -> anyhow::Result<()> {
+    anyhow::bail!("not wired yet")
+}
