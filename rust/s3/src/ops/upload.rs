@@ -145,52 +145,33 @@ pub async fn receive_body(ctx: &Ctx, body: &mut RequestBody, sink: &mut dyn Body
         sink.write(chunk).await?;
     }
     let digests = hasher.finish();
-    if let (Some(expected), Some(actual)) = (&exp.sha256_hex, digests.sha256) {
-        let actual = hex::encode(actual);
-        if !expected.eq_ignore_ascii_case(&actual) {
-            return Err(S3Error::content_sha256_mismatch("The provided 'x-amz-content-sha256' header does not match what was computed.")
-                .with_field("ClientComputedContentSHA256", expected.clone())
-                .with_field("S3ComputedContentSHA256", actual));
-        }
+    if let Some(expected) = &exp.sha256_hex {
+        digests.verify_content_sha256(expected)?;
     }
     let md5 = digests.md5.unwrap_or_default();
-    if let Some(expected) = exp.content_md5
-        && expected != md5
-    {
-        return Err(S3Error::bad_digest("The Content-MD5 you specified did not match what we received.")
-            .with_field("ExpectedDigest", base64_encode(&expected))
-            .with_field("CalculatedDigest", base64_encode(&md5)));
+    if let Some(expected) = &exp.content_md5 {
+        crate::checksum::verify_content_md5(expected, &md5)?;
     }
-    let mut checksums = Checksums::new();
-    for (algo, computed) in digests.checksums {
-        let sent = if exp.in_trailer {
-            Some(
-                body.trailers()
-                    .get(algo.header_name())
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string)
-                    .ok_or_else(|| {
-                        S3Error::new("MalformedTrailerError", http::StatusCode::BAD_REQUEST, format!(
-                            "The request declared x-amz-trailer: {} but the trailer was not sent",
-                            algo.header_name()
-                        ))
-                    })?,
-            )
-        } else {
-            exp.header_value.clone()
-        };
+    if let Some(algo) = exp.algorithm {
+        let sent = if exp.in_trailer { Some(trailer_checksum(body, algo)?) } else { exp.header_value.clone() };
         if let Some(sent) = sent {
             crate::checksum::validate_checksum_value(algo, &sent)?;
-            if sent != computed {
-                return Err(S3Error::bad_digest(format!(
-                    "The {} you specified did not match the calculated checksum.",
-                    algo.name().to_ascii_uppercase()
-                )));
-            }
+            digests.verify_checksum(algo, &sent)?;
         }
-        checksums.insert(algo.name().to_string(), computed);
     }
+    let checksums = digests.to_store_checksums();
     Ok(ReceivedBody { size, md5, checksums })
+}
+
+/// The checksum the client sent in the aws-chunked trailer it declared.
+fn trailer_checksum(body: &RequestBody, algo: ChecksumAlgorithm) -> S3Result<String> {
+    body.trailers().get(algo.header_name()).and_then(|v| v.to_str().ok()).map(str::to_string).ok_or_else(|| {
+        S3Error::new(
+            "MalformedTrailerError",
+            http::StatusCode::BAD_REQUEST,
+            format!("The request declared x-amz-trailer: {} but the trailer was not sent", algo.header_name()),
+        )
+    })
 }
 
 /// Reads a small request document (XML) into memory, verifying its
@@ -212,11 +193,5 @@ pub async fn copy_into(mut stream: ByteStream, sink: &mut dyn BodySink, algorith
         sink.write(chunk).await?;
     }
     let digests = hasher.finish();
-    let checksums = digests.checksums.into_iter().map(|(a, v)| (a.name().to_string(), v)).collect();
-    Ok(ReceivedBody { size, md5: digests.md5.unwrap_or_default(), checksums })
-}
-
-fn base64_encode(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    Ok(ReceivedBody { size, md5: digests.md5.unwrap_or_default(), checksums: digests.to_store_checksums() })
 }

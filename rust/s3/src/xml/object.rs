@@ -124,7 +124,7 @@ mod tests {
         let doc = CopyObjectResult::new("abc", "2026-01-01T00:00:00.000Z", &sums);
         assert_eq!(
             to_xml("CopyObjectResult", &doc).unwrap(),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult><ETag>&quot;abc&quot;</ETag><LastModified>2026-01-01T00:00:00.000Z</LastModified><ChecksumCRC32>NhCmhg==</ChecksumCRC32></CopyObjectResult>"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult><ETag>\"abc\"</ETag><LastModified>2026-01-01T00:00:00.000Z</LastModified><ChecksumCRC32>NhCmhg==</ChecksumCRC32></CopyObjectResult>"
         );
     }
 

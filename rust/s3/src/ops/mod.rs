@@ -1,0 +1,48 @@
+//! One `handle_*` function per S3 operation, grouped by family, and the
+//! dispatch `match` that picks one for a routed request.
+
+use crate::body::RequestBody;
+use crate::dispatch::{Ctx, not_implemented};
+use crate::error::S3Result;
+use crate::response::S3Response;
+use crate::router::Endpoint;
+
+pub mod bucket;
+pub mod delete_objects;
+pub mod health;
+pub mod list;
+pub mod meta;
+pub mod multipart;
+pub mod object;
+pub mod upload;
+
+/// Runs the handler for `ctx.endpoint`.
+pub async fn dispatch(ctx: &Ctx, body: RequestBody) -> S3Result<S3Response> {
+    use Endpoint::*;
+    match &ctx.endpoint {
+        Health => health::handle_health(ctx).await,
+        ListBuckets => bucket::handle_list_buckets(ctx).await,
+        CreateBucket => bucket::handle_create_bucket(ctx, body).await,
+        DeleteBucket => bucket::handle_delete_bucket(ctx).await,
+        HeadBucket => bucket::handle_head_bucket(ctx).await,
+        GetBucketLocation => bucket::handle_get_bucket_location(ctx).await,
+        GetBucketVersioning => bucket::handle_get_bucket_versioning(ctx).await,
+        DeleteObjects => delete_objects::handle_delete_objects(ctx, body).await,
+        PutObject => object::handle_put_object(ctx, body).await,
+        CopyObject => object::handle_copy_object(ctx).await,
+        GetObject => object::handle_get_object(ctx).await,
+        HeadObject => object::handle_head_object(ctx).await,
+        DeleteObject => object::handle_delete_object(ctx).await,
+        ListObjects => list::handle_list_objects(ctx).await,
+        ListObjectsV2 => list::handle_list_objects_v2(ctx).await,
+        ListObjectVersions => list::handle_list_object_versions(ctx).await,
+        ListMultipartUploads => list::handle_list_multipart_uploads(ctx).await,
+        ListParts => list::handle_list_parts(ctx).await,
+        CreateMultipartUpload => multipart::handle_create_multipart_upload(ctx).await,
+        UploadPart => multipart::handle_upload_part(ctx, body).await,
+        UploadPartCopy => multipart::handle_upload_part_copy(ctx).await,
+        CompleteMultipartUpload => multipart::handle_complete_multipart_upload(ctx, body).await,
+        AbortMultipartUpload => multipart::handle_abort_multipart_upload(ctx).await,
+        other => not_implemented(other),
+    }
+}

@@ -1,0 +1,167 @@
+//! One bucket in memory: its info, the lazily loaded object index and uploads,
+//! and the pins that keep a version's data alive while readers stream it.
+
+use super::fsutil::{blocking, prune_empty_dirs, remove_files};
+use super::layout::Layout;
+use super::multipart::Upload;
+use super::records::ObjectRecord;
+use super::scan;
+use crate::{BucketInfo, StoreError, StoreResult, WriteCondition};
+use bytes::Bytes;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A bucket known to the store.
+pub(crate) struct Bucket {
+    /// Name, creation time, owner.
+    pub info: BucketInfo,
+    /// `<root>/<bucket>`.
+    pub dir: PathBuf,
+    /// `<root>/.smartstorage/multipart/<bucket>`.
+    pub uploads_dir: PathBuf,
+    /// Index, uploads and pins. Held only for memory updates and the single
+    /// rename/unlink that commits a change, never across I/O that can block long.
+    state: Mutex<BucketState>,
+    /// Set once the index and uploads have been loaded from disk.
+    loaded: tokio::sync::OnceCell<()>,
+    /// Cache of config documents by kind (`None` = known to be unset); the async
+    /// lock also serialises config writes so cache and disk agree.
+    pub configs: tokio::sync::Mutex<HashMap<String, Option<Bytes>>>,
+}
+
+/// Everything behind a bucket's lock.
+#[derive(Default)]
+pub(crate) struct BucketState {
+    /// Set (under the lock) by `delete_bucket` once the bucket was found empty;
+    /// commits that see it fail with `NoSuchBucket` instead of resurrecting it.
+    pub deleted: bool,
+    /// Current version of every key, in UTF-8 byte order.
+    pub objects: BTreeMap<String, Arc<ObjectRecord>>,
+    /// Uploads in progress by upload id.
+    pub uploads: BTreeMap<String, Arc<Upload>>,
+    /// Versions being read, by version token.
+    pins: HashMap<String, Pinned>,
+}
+
+/// Readers of one version, and its files to delete once the last one is done.
+#[derive(Default)]
+struct Pinned {
+    readers: usize,
+    doomed: Vec<PathBuf>,
+}
+
+impl BucketState {
+    /// Keeps `version`'s data files until the returned pin is released.
+    pub fn pin(&mut self, version: &str) {
+        self.pins.entry(version.to_string()).or_default().readers += 1;
+    }
+
+    /// Hands over the files of a version that was replaced or deleted: returns
+    /// them for deletion now, or keeps them for the last reader to delete.
+    pub fn retire(&mut self, version: &str, files: Vec<PathBuf>) -> Vec<PathBuf> {
+        match self.pins.get_mut(version) {
+            Some(pinned) => {
+                pinned.doomed.extend(files);
+                Vec::new()
+            }
+            None => files,
+        }
+    }
+
+    fn unpin(&mut self, version: &str) -> Vec<PathBuf> {
+        let Some(pinned) = self.pins.get_mut(version) else { return Vec::new() };
+        pinned.readers -= 1;
+        if pinned.readers > 0 {
+            return Vec::new();
+        }
+        self.pins.remove(version).map(|p| p.doomed).unwrap_or_default()
+    }
+}
+
+impl Bucket {
+    /// A bucket whose index is not loaded yet.
+    pub fn new(info: BucketInfo, layout: &Layout) -> Self {
+        Bucket {
+            dir: layout.bucket_dir(&info.name),
+            uploads_dir: layout.uploads_dir(&info.name),
+            info,
+            state: Mutex::new(BucketState::default()),
+            loaded: tokio::sync::OnceCell::new(),
+            configs: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The bucket name.
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// Locks the state (a panic elsewhere never leaves it half-updated, so a
+    /// poisoned lock is still usable).
+    pub fn lock(&self) -> MutexGuard<'_, BucketState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Loads the index and uploads from disk on first use, sweeping orphaned
+    /// data files as it goes. Every object and upload operation calls this first,
+    /// so no commit can race the sweep.
+    pub async fn ensure_loaded(&self) -> StoreResult<()> {
+        self.loaded
+            .get_or_try_init(|| async {
+                let (dir, uploads_dir) = (self.dir.clone(), self.uploads_dir.clone());
+                let loaded = blocking(move || scan::load_bucket(&dir, &uploads_dir)).await?;
+                let mut state = self.lock();
+                state.objects = loaded.objects;
+                state.uploads = loaded.uploads.into_iter().map(|u| (u.info.upload_id.clone(), Arc::new(u))).collect();
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Fails with `NoSuchBucket` once the bucket was deleted.
+    pub fn check_alive(&self, state: &BucketState) -> StoreResult<()> {
+        if state.deleted { Err(StoreError::NoSuchBucket(self.name().to_string())) } else { Ok(()) }
+    }
+}
+
+/// Keeps a version's data files on disk while a reader may still open them.
+pub(crate) struct PinGuard {
+    bucket: Arc<Bucket>,
+    version: String,
+}
+
+impl PinGuard {
+    /// Wraps a pin already taken with [`BucketState::pin`].
+    pub fn new(bucket: Arc<Bucket>, version: String) -> Self {
+        PinGuard { bucket, version }
+    }
+}
+
+impl Drop for PinGuard {
+    fn drop(&mut self) {
+        let doomed = self.bucket.lock().unpin(&self.version);
+        if !doomed.is_empty() {
+            remove_files(&doomed);
+            if let Some(dir) = doomed[0].parent() {
+                prune_empty_dirs(&self.bucket.dir, dir);
+            }
+        }
+    }
+}
+
+/// Checks a write condition against the key's current version. `IfMatch` on a
+/// missing key is `NoSuchKey` (what S3 answers: 404, not 412); `IfMatch("*")`
+/// matches any existing object.
+pub(crate) fn check_condition(current: Option<&ObjectRecord>, key: &str, condition: &WriteCondition) -> StoreResult<()> {
+    match (condition, current) {
+        (WriteCondition::None, _) | (WriteCondition::IfNoneMatch, None) => Ok(()),
+        (WriteCondition::IfNoneMatch, Some(_)) => Err(StoreError::PreconditionFailed),
+        (WriteCondition::IfMatch(_), None) => Err(StoreError::NoSuchKey(key.to_string())),
+        (WriteCondition::IfMatch(etag), Some(record)) => {
+            let wanted = etag.trim().trim_matches('"');
+            if wanted == "*" || wanted == record.info.meta.etag { Ok(()) } else { Err(StoreError::PreconditionFailed) }
+        }
+    }
+}

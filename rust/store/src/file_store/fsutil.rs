@@ -1,0 +1,271 @@
+//! Small blocking filesystem helpers: temp files that clean up after themselves,
+//! directory fsync, renames into directories that may be pruned concurrently.
+//! Everything here runs on blocking threads (see [`blocking`]).
+
+use crate::{StoreError, StoreResult};
+use bytes::Bytes;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// How often a rename into a directory is retried when a concurrent delete pruned
+/// the (then empty) directory in between. Each retry recreates it, so losing the race
+/// repeatedly needs that many deletes landing in a few microseconds; 8 is plenty.
+const RENAME_ATTEMPTS: usize = 8;
+
+/// Runs filesystem work on tokio's blocking pool.
+pub(crate) async fn blocking<T, F>(work: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> StoreResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Io {
+        context: "filesystem task failed".into(),
+        source: io::Error::other(e.to_string()),
+    })?
+}
+
+/// Shorthand for `StoreError::io` with a path in the context.
+pub(crate) fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> StoreError + use<> {
+    let context = format!("{what} {}", path.display());
+    move |e| StoreError::io(context, e)
+}
+
+/// A file in the temp directory that is deleted on drop unless persisted.
+#[derive(Debug)]
+pub(crate) struct TempFile {
+    path: PathBuf,
+    file: Option<File>,
+    armed: bool,
+}
+
+impl TempFile {
+    /// Creates a new, uniquely named file in `tmp_dir`.
+    pub fn create(tmp_dir: &Path) -> StoreResult<Self> {
+        let path = tmp_dir.join(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
+        let file = File::create_new(&path).map_err(io_err("creating temp file", &path))?;
+        Ok(TempFile { path, file: Some(file), armed: true })
+    }
+
+    /// Creates a temp file holding `bytes`, fsynced when `fsync`, and closed.
+    pub fn with_contents(tmp_dir: &Path, bytes: &[u8], fsync: bool) -> StoreResult<Self> {
+        let mut temp = Self::create(tmp_dir)?;
+        temp.write_chunks(&[Bytes::copy_from_slice(bytes)])?;
+        temp.close(fsync)?;
+        Ok(temp)
+    }
+
+    /// The temp file's path.
+    #[cfg(test)]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `chunks`.
+    pub fn write_chunks(&mut self, chunks: &[Bytes]) -> StoreResult<()> {
+        let file = self.file.as_mut().ok_or_else(|| closed(&self.path))?;
+        for chunk in chunks {
+            file.write_all(chunk).map_err(io_err("writing", &self.path))?;
+        }
+        Ok(())
+    }
+
+    /// Flushes to disk when `fsync` and closes the descriptor.
+    pub fn close(&mut self, fsync: bool) -> StoreResult<()> {
+        let file = self.file.take().ok_or_else(|| closed(&self.path))?;
+        if fsync {
+            file.sync_all().map_err(io_err("syncing", &self.path))?;
+        }
+        Ok(())
+    }
+
+    /// Renames the file to `dir_of(base)/<rel_dirs…>/name`, creating missing
+    /// directories below `base` (never `base` itself: if it is gone, the bucket was
+    /// deleted and the result is `NotFound`). Returns the destination directory.
+    pub fn persist_into(mut self, base: &Path, rel_dirs: &[String], name: &str, fsync: bool) -> io::Result<PathBuf> {
+        self.file = None;
+        let dir = rename_into(&self.path, base, rel_dirs, name, fsync)?;
+        self.armed = false;
+        Ok(dir)
+    }
+
+    /// Renames the file to `dest`, whose directory must exist.
+    pub fn persist_at(mut self, dest: &Path) -> io::Result<()> {
+        self.file = None;
+        fs::rename(&self.path, dest)?;
+        self.armed = false;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if self.armed {
+            self.file = None;
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn closed(path: &Path) -> StoreError {
+    StoreError::Io { context: format!("temp file {} already closed", path.display()), source: io::Error::other("closed") }
+}
+
+/// fsyncs a directory so renames and unlinks inside it are durable.
+pub(crate) fn fsync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Creates `base/<rel…>` level by level (never `base` itself) and returns it; with
+/// `fsync`, the parent of every directory created is fsynced.
+pub(crate) fn ensure_dirs(base: &Path, rel: &[String], fsync: bool) -> io::Result<PathBuf> {
+    let mut dir = base.to_path_buf();
+    for component in rel {
+        let parent = dir.clone();
+        dir.push(component);
+        match fs::create_dir(&dir) {
+            Ok(()) if fsync => fsync_dir(&parent)?,
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(dir)
+}
+
+/// Renames `src` to `base/<rel…>/name`, recreating directories a concurrent
+/// delete may have pruned. Returns the destination directory.
+pub(crate) fn rename_into(src: &Path, base: &Path, rel: &[String], name: &str, fsync: bool) -> io::Result<PathBuf> {
+    retry_in_dir(base, rel, fsync, |dir| fs::rename(src, dir.join(name)))
+}
+
+/// Runs `op` on the directory `base/<rel…>`; when it fails with `NotFound`
+/// because the directory does not exist (yet, or any more: a concurrent delete
+/// prunes empty directories), creates it and tries again, up to
+/// [`RENAME_ATTEMPTS`] times. Returns the directory.
+pub(crate) fn retry_in_dir(base: &Path, rel: &[String], fsync: bool, mut op: impl FnMut(&Path) -> io::Result<()>) -> io::Result<PathBuf> {
+    let mut dir = base.to_path_buf();
+    dir.extend(rel);
+    let mut attempt = 0;
+    loop {
+        match op(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < RENAME_ATTEMPTS && base.is_dir() => {
+                attempt += 1;
+                ensure_dirs(base, rel, fsync)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Removes `dir` and then its parents while they are empty, stopping at `base`.
+pub(crate) fn prune_empty_dirs(base: &Path, dir: &Path) {
+    let mut dir = dir.to_path_buf();
+    while dir != base && dir.starts_with(base) {
+        if fs::remove_dir(&dir).is_err() {
+            return;
+        }
+        if !dir.pop() {
+            return;
+        }
+    }
+}
+
+/// Removes files, ignoring those already gone.
+pub(crate) fn remove_files(paths: &[PathBuf]) {
+    for path in paths {
+        if let Err(e) = fs::remove_file(path)
+            && e.kind() != io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove file");
+        }
+    }
+}
+
+/// Removes a directory tree, ignoring a missing one.
+pub(crate) fn remove_tree(path: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Removes everything inside `dir` except the entries named in `keep`.
+pub(crate) fn wipe_dir(dir: &Path, keep: &[&str]) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if keep.iter().any(|k| entry.file_name() == *k) {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type()?.is_dir() { remove_tree(&path)? } else { fs::remove_file(&path)? }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `dest` atomically: temp file, fsync, rename, directory fsync
+/// (the syncs only when `fsync`). Creates `dest`'s directory if needed.
+pub(crate) fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8], fsync: bool) -> StoreResult<()> {
+    let dir = dest.parent().expect("destination has a parent");
+    fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
+    let temp = TempFile::with_contents(tmp_dir, bytes, fsync)?;
+    temp.persist_at(dest).map_err(io_err("renaming into", dest))?;
+    if fsync {
+        fsync_dir(dir).map_err(io_err("syncing", dir))?;
+    }
+    Ok(())
+}
+
+/// Reads a small file; `Ok(None)` when it does not exist.
+pub(crate) fn read_optional(path: &Path) -> StoreResult<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io(format!("reading {}", path.display()), e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_temp_file_is_removed_and_persisted_one_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let temp = TempFile::with_contents(dir.path(), b"x", false).unwrap();
+        let path = temp.path().to_path_buf();
+        assert!(path.exists());
+        drop(temp);
+        assert!(!path.exists());
+
+        let temp = TempFile::with_contents(dir.path(), b"y", false).unwrap();
+        let rel = vec!["a".to_string(), "b".to_string()];
+        let dest_dir = temp.persist_into(dir.path(), &rel, "f", false).unwrap();
+        assert_eq!(fs::read(dest_dir.join("f")).unwrap(), b"y");
+    }
+
+    #[test]
+    fn rename_into_a_deleted_base_fails_instead_of_recreating_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let temp = TempFile::with_contents(dir.path(), b"x", false).unwrap();
+        let gone = dir.path().join("gone");
+        let err = temp.persist_into(&gone, &["a".to_string()], "f", false).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+        assert!(!gone.exists());
+    }
+
+    #[test]
+    fn pruning_stops_at_the_base_and_at_non_empty_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("bucket");
+        fs::create_dir_all(base.join("a/b/c")).unwrap();
+        fs::write(base.join("a/keep"), b"").unwrap();
+        prune_empty_dirs(&base, &base.join("a/b/c"));
+        assert!(!base.join("a/b").exists());
+        assert!(base.join("a").exists());
+        fs::remove_file(base.join("a/keep")).unwrap();
+        prune_empty_dirs(&base, &base.join("a"));
+        assert!(base.exists() && !base.join("a").exists());
+    }
+}

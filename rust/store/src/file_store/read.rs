@@ -1,0 +1,180 @@
+//! Reading objects: a reader pins the version it opened, so its data files
+//! outlive any overwrite or delete until it is done; its stream reads the files
+//! in chunks on the blocking pool, one chunk ahead of the consumer.
+
+use super::bucket::{Bucket, PinGuard};
+use super::fsutil::{blocking, io_err};
+use super::keys::encode_key;
+use super::layout::data_paths;
+use crate::{ByteStream, ObjectInfo, ObjectReader, StoreError, StoreResult};
+use bytes::Bytes;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+/// Bytes per chunk of a stream. Large enough that the hop to the blocking pool
+/// per chunk is negligible; small enough that a reader holds at most two chunks
+/// (the one being consumed and the one read ahead), ~1 MiB, whatever the object size.
+pub(crate) const READ_CHUNK_BYTES: usize = 512 * 1024;
+
+/// [`ObjectReader`] of the file store.
+pub(crate) struct FileObjectReader {
+    info: ObjectInfo,
+    /// Data files and their sizes, in order.
+    segments: Vec<(PathBuf, u64)>,
+    /// The first data file, opened (and its size checked) by [`open`](Self::open).
+    first: Option<File>,
+    pin: PinGuard,
+}
+
+impl FileObjectReader {
+    /// Snapshots the current version of `key` in a loaded bucket.
+    pub async fn open(bucket: Arc<Bucket>, key: &str) -> StoreResult<Self> {
+        let (record, pin) = {
+            let mut state = bucket.lock();
+            let record = state.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_string()))?;
+            state.pin(&record.version);
+            let pin = PinGuard::new(bucket.clone(), record.version.clone());
+            (record, pin)
+        };
+        let files = data_paths(&bucket.dir, &encode_key(key), &record.version, record.parts);
+        let segments: Vec<(PathBuf, u64)> = files.into_iter().zip(record.segment_sizes()).collect();
+        let first = match segments.first().cloned() {
+            Some((path, size)) => Some(blocking(move || open_segment(&path, size)).await?),
+            None => None,
+        };
+        Ok(FileObjectReader { info: record.info.clone(), segments, first, pin })
+    }
+}
+
+impl ObjectReader for FileObjectReader {
+    fn info(&self) -> &ObjectInfo {
+        &self.info
+    }
+
+    fn stream(self: Box<Self>, range: Range<u64>) -> ByteStream {
+        let size = self.info.size;
+        if range.start > range.end || range.end > size {
+            let error = StoreError::Io {
+                context: format!("range {}..{} is outside the object's {size} bytes", range.start, range.end),
+                source: io::Error::from(io::ErrorKind::InvalidInput),
+            };
+            return Box::pin(futures_util::stream::once(async move { Err(error) }));
+        }
+        let cursor = Cursor::new(*self, range);
+        Box::pin(futures_util::stream::unfold(Step::Start(cursor), |step| async move {
+            let handle = match step {
+                Step::Done => return None,
+                Step::Start(cursor) => read_ahead(cursor),
+                Step::Reading(handle) => handle,
+            };
+            match handle.await {
+                Ok((cursor, Ok(Some(chunk)))) => {
+                    let next = if cursor.remaining == 0 { Step::Done } else { Step::Reading(read_ahead(cursor)) };
+                    Some((Ok(chunk), next))
+                }
+                Ok((_, Ok(None))) => None,
+                Ok((_, Err(e))) => Some((Err(e), Step::Done)),
+                Err(e) => Some((Err(StoreError::Io { context: "reading object data".into(), source: io::Error::other(e.to_string()) }), Step::Done)),
+            }
+        }))
+    }
+}
+
+/// Where a stream is.
+enum Step {
+    /// Nothing read yet (spawning needs the runtime, so it waits for the first poll).
+    Start(Cursor),
+    /// The next chunk is being read.
+    Reading(JoinHandle<(Cursor, StoreResult<Option<Bytes>>)>),
+    /// Finished or failed.
+    Done,
+}
+
+/// Reads the next chunk on the blocking pool.
+fn read_ahead(mut cursor: Cursor) -> JoinHandle<(Cursor, StoreResult<Option<Bytes>>)> {
+    tokio::task::spawn_blocking(move || {
+        let chunk = cursor.read_chunk();
+        (cursor, chunk)
+    })
+}
+
+/// A position in the data files of a pinned version.
+struct Cursor {
+    segments: Vec<(PathBuf, u64)>,
+    index: usize,
+    offset: u64,
+    remaining: u64,
+    file: Option<File>,
+    first: Option<File>,
+    _pin: PinGuard,
+}
+
+impl Cursor {
+    fn new(reader: FileObjectReader, range: Range<u64>) -> Self {
+        let FileObjectReader { segments, first, pin, .. } = reader;
+        let (mut index, mut offset) = (0, range.start);
+        while offset > 0 && index < segments.len() && offset >= segments[index].1 {
+            offset -= segments[index].1;
+            index += 1;
+        }
+        Cursor { segments, index, offset, remaining: range.end - range.start, file: None, first, _pin: pin }
+    }
+
+    /// The next chunk (never spanning two data files), or `None` at the end of the range.
+    fn read_chunk(&mut self) -> StoreResult<Option<Bytes>> {
+        while self.remaining > 0 {
+            let Some((path, size)) = self.segments.get(self.index) else {
+                return Err(StoreError::Corrupt { path: String::new(), reason: "object metadata lists fewer bytes than its size".into() });
+            };
+            let left = size - self.offset;
+            if left == 0 {
+                self.index += 1;
+                self.offset = 0;
+                self.file = None;
+                continue;
+            }
+            let file = match &mut self.file {
+                Some(file) => file,
+                None => {
+                    let mut file = match self.first.take() {
+                        Some(file) if self.index == 0 => file,
+                        _ => open_segment(path, *size)?,
+                    };
+                    if self.offset > 0 {
+                        file.seek(SeekFrom::Start(self.offset)).map_err(io_err("seeking in", path))?;
+                    }
+                    self.file.insert(file)
+                }
+            };
+            let n = (READ_CHUNK_BYTES as u64).min(self.remaining).min(left);
+            let mut buf = Vec::with_capacity(n as usize);
+            file.take(n).read_to_end(&mut buf).map_err(io_err("reading", path))?;
+            if buf.len() as u64 != n {
+                return Err(StoreError::Corrupt { path: path.display().to_string(), reason: "data file ended before its recorded size".into() });
+            }
+            self.offset += n;
+            self.remaining -= n;
+            return Ok(Some(Bytes::from(buf)));
+        }
+        Ok(None)
+    }
+}
+
+/// Opens a data file and checks it holds the recorded number of bytes.
+fn open_segment(path: &Path, size: u64) -> StoreResult<File> {
+    let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(corrupt("data file is missing".into())),
+        Err(e) => return Err(StoreError::io(format!("opening {}", path.display()), e)),
+    };
+    let len = file.metadata().map_err(io_err("inspecting", path))?.len();
+    if len != size {
+        return Err(corrupt(format!("data file holds {len} bytes, metadata says {size}")));
+    }
+    Ok(file)
+}
