@@ -136,9 +136,13 @@ async fn clean_slate_wipes_the_directory() {
 async fn a_second_store_on_the_same_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
+    store.create_bucket("bkt", None).await.unwrap();
+    put(&store, "bkt", "k", b"still here").await;
     let second = smartstorage_store::FileStore::open(smartstorage_store::FileStoreConfig { root: dir.path().into(), fsync: false, clean_slate: true }).await;
     let err = second.unwrap_err();
     assert!(err.to_string().contains("in use"), "{err}");
+    // The refused open (even with clean_slate) did not touch the live store.
+    assert_eq!(get(&store, "bkt", "k").await, b"still here");
     drop(store);
     open(dir.path()).await;
 }

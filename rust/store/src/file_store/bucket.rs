@@ -25,6 +25,10 @@ pub(crate) struct Bucket {
     state: Mutex<BucketState>,
     /// Set once the index and uploads have been loaded from disk.
     loaded: tokio::sync::OnceCell<()>,
+    /// Held by the blocking scan. If the task awaiting a load is cancelled, its scan
+    /// still runs to the end; the retry's scan waits here, so no scan (which removes
+    /// unreferenced data files) can still be running once writers are let in.
+    scan_lock: Arc<Mutex<()>>,
     /// Cache of config documents by kind (`None` = known to be unset); the async
     /// lock also serialises config writes so cache and disk agree.
     pub configs: tokio::sync::Mutex<HashMap<String, Option<Bytes>>>,
@@ -47,7 +51,9 @@ pub(crate) struct BucketState {
 /// Readers of one version, and its files to delete once the last one is done.
 #[derive(Default)]
 struct Pinned {
+    /// Open readers of the version.
     readers: usize,
+    /// Its data files, once it was replaced or deleted.
     doomed: Vec<PathBuf>,
 }
 
@@ -88,6 +94,7 @@ impl Bucket {
             info,
             state: Mutex::new(BucketState::default()),
             loaded: tokio::sync::OnceCell::new(),
+            scan_lock: Arc::new(Mutex::new(())),
             configs: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -109,8 +116,12 @@ impl Bucket {
     pub async fn ensure_loaded(&self) -> StoreResult<()> {
         self.loaded
             .get_or_try_init(|| async {
-                let (dir, uploads_dir) = (self.dir.clone(), self.uploads_dir.clone());
-                let loaded = blocking(move || scan::load_bucket(&dir, &uploads_dir)).await?;
+                let (dir, uploads_dir, scan_lock) = (self.dir.clone(), self.uploads_dir.clone(), self.scan_lock.clone());
+                let loaded = blocking(move || {
+                    let _scanning = scan_lock.lock().unwrap_or_else(|e| e.into_inner());
+                    scan::load_bucket(&dir, &uploads_dir)
+                })
+                .await?;
                 let mut state = self.lock();
                 state.objects = loaded.objects;
                 state.uploads = loaded.uploads.into_iter().map(|u| (u.info.upload_id.clone(), Arc::new(u))).collect();
@@ -128,7 +139,9 @@ impl Bucket {
 
 /// Keeps a version's data files on disk while a reader may still open them.
 pub(crate) struct PinGuard {
+    /// Where the pin is recorded.
     bucket: Arc<Bucket>,
+    /// The pinned version.
     version: String,
 }
 
@@ -142,11 +155,20 @@ impl PinGuard {
 impl Drop for PinGuard {
     fn drop(&mut self) {
         let doomed = self.bucket.lock().unpin(&self.version);
-        if !doomed.is_empty() {
+        if doomed.is_empty() {
+            return;
+        }
+        let bucket_dir = self.bucket.dir.clone();
+        let remove = move || {
             remove_files(&doomed);
             if let Some(dir) = doomed[0].parent() {
-                prune_empty_dirs(&self.bucket.dir, dir);
+                prune_empty_dirs(&bucket_dir, dir);
             }
+        };
+        // A multipart version can have thousands of files: keep them off async threads.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(remove)),
+            Err(_) => remove(),
         }
     }
 }

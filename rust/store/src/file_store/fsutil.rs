@@ -34,8 +34,11 @@ pub(crate) fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> Store
 /// A file in the temp directory that is deleted on drop unless persisted.
 #[derive(Debug)]
 pub(crate) struct TempFile {
+    /// Where it is.
     path: PathBuf,
+    /// Open while being written.
     file: Option<File>,
+    /// Delete on drop (cleared once renamed into place).
     armed: bool,
 }
 
@@ -133,6 +136,32 @@ pub(crate) fn ensure_dirs(base: &Path, rel: &[String], fsync: bool) -> io::Resul
     Ok(dir)
 }
 
+/// Like `create_dir_all`, but with `fsync` the parent of every directory
+/// created is fsynced, so the new entries survive a power loss.
+pub(crate) fn create_dirs(path: &Path, fsync: bool) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut current = path;
+    while !current.is_dir() {
+        missing.push(current);
+        match current.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => current = parent,
+            _ => break,
+        }
+    }
+    for dir in missing.into_iter().rev() {
+        match fs::create_dir(dir) {
+            Ok(()) if fsync => match dir.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => fsync_dir(parent)?,
+                _ => fsync_dir(Path::new("."))?,
+            },
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Renames `src` to `base/<rel…>/name`, recreating directories a concurrent
 /// delete may have pruned. Returns the destination directory.
 pub(crate) fn rename_into(src: &Path, base: &Path, rel: &[String], name: &str, fsync: bool) -> io::Result<PathBuf> {
@@ -208,7 +237,7 @@ pub(crate) fn wipe_dir(dir: &Path, keep: &[&str]) -> io::Result<()> {
 /// (the syncs only when `fsync`). Creates `dest`'s directory if needed.
 pub(crate) fn write_atomic(tmp_dir: &Path, dest: &Path, bytes: &[u8], fsync: bool) -> StoreResult<()> {
     let dir = dest.parent().expect("destination has a parent");
-    fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
+    create_dirs(dir, fsync).map_err(io_err("creating", dir))?;
     let temp = TempFile::with_contents(tmp_dir, bytes, fsync)?;
     temp.persist_at(dest).map_err(io_err("renaming into", dest))?;
     if fsync {
@@ -253,6 +282,15 @@ mod tests {
         let err = temp.persist_into(&gone, &["a".to_string()], "f", false).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
         assert!(!gone.exists());
+    }
+
+    #[test]
+    fn create_dirs_makes_every_missing_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c");
+        create_dirs(&deep, true).unwrap();
+        assert!(deep.is_dir());
+        create_dirs(&deep, true).unwrap();
     }
 
     #[test]

@@ -179,6 +179,7 @@ impl ObjectStore for FileStore {
         validate_key(key)?;
         let bucket = self.inner.loaded_bucket(bucket).await?;
         let state = bucket.lock();
+        bucket.check_alive(&state)?;
         state.objects.get(key).map(|r| r.info.clone()).ok_or_else(|| StoreError::NoSuchKey(key.to_string()))
     }
 
@@ -198,6 +199,7 @@ impl ObjectStore for FileStore {
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> StoreResult<ListPage> {
         let bucket = self.inner.loaded_bucket(bucket).await?;
         let state = bucket.lock();
+        bucket.check_alive(&state)?;
         Ok(list::list_page(&state.objects, query, |key, record| ObjectSummary {
             key: key.to_string(),
             size: record.info.size,
@@ -248,6 +250,7 @@ impl ObjectStore for FileStore {
 
     async fn list_uploads(&self, bucket: &str) -> StoreResult<Vec<UploadInfo>> {
         let bucket = self.inner.loaded_bucket(bucket).await?;
+        bucket.check_alive(&bucket.lock())?;
         Ok(multipart::list_uploads(&bucket))
     }
 

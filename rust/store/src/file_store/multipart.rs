@@ -4,7 +4,7 @@
 
 use super::Inner;
 use super::bucket::{Bucket, check_condition};
-use super::fsutil::{blocking, fsync_dir, io_err, prune_empty_dirs, remove_files, remove_tree, retry_in_dir, write_atomic};
+use super::fsutil::{blocking, create_dirs, fsync_dir, io_err, prune_empty_dirs, remove_files, remove_tree, retry_in_dir, write_atomic};
 use super::keys::encode_key;
 use super::layout::{UPLOAD_FILE, data_name, is_version, new_version, part_data_name, part_meta_name};
 use super::records::{ObjectRecord, PartRecord, UploadDoc, to_json};
@@ -64,7 +64,10 @@ fn find_upload(bucket: &Bucket, key: &str, upload_id: &str) -> StoreResult<Arc<U
     if !is_version(upload_id) {
         return Err(missing());
     }
-    let upload = bucket.lock().uploads.get(upload_id).cloned().ok_or_else(missing)?;
+    let state = bucket.lock();
+    bucket.check_alive(&state)?;
+    let upload = state.uploads.get(upload_id).cloned().ok_or_else(missing)?;
+    drop(state);
     if upload.info.key != key {
         return Err(missing());
     }
@@ -77,15 +80,9 @@ pub(crate) async fn create(store: &Arc<Inner>, bucket: &Arc<Bucket>, key: &str, 
     let info = UploadInfo { upload_id: new_version(), key: key.to_string(), initiated: SystemTime::now(), meta };
     let dir = bucket.uploads_dir.join(&info.upload_id);
     let (store2, dir2, doc) = (store.clone(), dir.clone(), to_json(&UploadDoc::new(&info)));
-    let uploads_dir = bucket.uploads_dir.clone();
     blocking(move || {
-        fs::create_dir_all(&uploads_dir).map_err(io_err("creating", &uploads_dir))?;
-        fs::create_dir(&dir2).map_err(io_err("creating", &dir2))?;
-        write_atomic(&store2.layout.tmp, &dir2.join(UPLOAD_FILE), &doc, store2.fsync)?;
-        if store2.fsync {
-            fsync_dir(&uploads_dir).map_err(io_err("syncing", &uploads_dir))?;
-        }
-        Ok(())
+        create_dirs(&dir2, store2.fsync).map_err(io_err("creating", &dir2))?;
+        write_atomic(&store2.layout.tmp, &dir2.join(UPLOAD_FILE), &doc, store2.fsync)
     })
     .await?;
     let mut state = bucket.lock();
@@ -109,9 +106,13 @@ pub(crate) fn part_writer(store: &Arc<Inner>, bucket: &Bucket, key: &str, upload
 
 /// [`PartWriter`] of the file store. Dropping it removes its temp file.
 struct FilePartWriter {
+    /// Temp directory and fsync setting.
     store: Arc<Inner>,
+    /// The upload the part belongs to.
     upload: Arc<Upload>,
+    /// 1..=10000.
     number: u32,
+    /// The bytes so far.
     spool: Spool,
 }
 
@@ -285,15 +286,21 @@ fn links_unsupported(e: &io::Error) -> bool {
 
 /// A part file placed as an object data file.
 struct Moved {
+    /// The part file in the upload directory.
     src: PathBuf,
+    /// The object data file.
     dst: PathBuf,
+    /// Hard-linked (undo: unlink `dst`) rather than renamed (undo: rename back).
     linked: bool,
 }
 
 /// Part files placed so far; put back (unlinked, or renamed back) on drop unless disarmed.
 struct Transfers {
+    /// What was placed, in order.
     moved: Vec<Moved>,
+    /// Where pruning of emptied directories stops.
     bucket_dir: PathBuf,
+    /// Undo on drop (cleared once the object is committed or already undone).
     armed: bool,
 }
 

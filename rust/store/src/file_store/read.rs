@@ -22,11 +22,13 @@ pub(crate) const READ_CHUNK_BYTES: usize = 512 * 1024;
 
 /// [`ObjectReader`] of the file store.
 pub(crate) struct FileObjectReader {
+    /// The version's metadata.
     info: ObjectInfo,
     /// Data files and their sizes, in order.
     segments: Vec<(PathBuf, u64)>,
     /// The first data file, opened (and its size checked) by [`open`](Self::open).
     first: Option<File>,
+    /// Keeps the version's data files on disk.
     pin: PinGuard,
 }
 
@@ -35,6 +37,7 @@ impl FileObjectReader {
     pub async fn open(bucket: Arc<Bucket>, key: &str) -> StoreResult<Self> {
         let (record, pin) = {
             let mut state = bucket.lock();
+            bucket.check_alive(&state)?;
             let record = state.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_string()))?;
             state.pin(&record.version);
             let pin = PinGuard::new(bucket.clone(), record.version.clone());
@@ -104,12 +107,19 @@ fn read_ahead(mut cursor: Cursor) -> JoinHandle<(Cursor, StoreResult<Option<Byte
 
 /// A position in the data files of a pinned version.
 struct Cursor {
+    /// Data files and their sizes, in order.
     segments: Vec<(PathBuf, u64)>,
+    /// The data file being read.
     index: usize,
+    /// Position inside it.
     offset: u64,
+    /// Bytes of the range still to read.
     remaining: u64,
+    /// `segments[index]`, open at `offset`.
     file: Option<File>,
+    /// The first data file, opened when the reader was.
     first: Option<File>,
+    /// Keeps the data files from being deleted until the stream is done.
     _pin: PinGuard,
 }
 

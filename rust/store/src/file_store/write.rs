@@ -22,11 +22,17 @@ pub(crate) const WRITE_BATCH_BYTES: usize = 1 << 20;
 
 /// Collects incoming chunks and writes them to a temp file in batches.
 pub(crate) struct Spool {
+    /// Where the temp file goes.
     tmp_dir: PathBuf,
+    /// The temp file, created with the first batch.
     temp: Option<TempFile>,
+    /// Chunks not yet written (shared `Bytes`, not copied).
     pending: Vec<Bytes>,
+    /// Total length of `pending`.
     pending_len: usize,
+    /// Bytes accepted so far.
     written: u64,
+    /// A batch failed or was cancelled: the temp file is gone, so later writes must fail.
     failed: bool,
 }
 
@@ -104,9 +110,13 @@ impl Spool {
 /// [`ObjectWriter`] of the file store. Dropping it drops the spool, whose temp
 /// file removes itself.
 pub(crate) struct FileObjectWriter {
+    /// Temp directory and fsync setting.
     store: Arc<Inner>,
+    /// The bucket the object goes to.
     bucket: Arc<Bucket>,
+    /// The (validated) key.
     key: String,
+    /// The bytes so far.
     spool: Spool,
 }
 
