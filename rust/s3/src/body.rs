@@ -1,6 +1,13 @@
 //! Request bodies: plain or `aws-chunked`, with an idle timeout, a length check,
 //! and the trailers (aws-chunked or HTTP) collected for checksum verification.
 //! Handlers pull decoded payload chunks with [`RequestBody::next_chunk`].
+//!
+//! Verification happens here, as bytes stream, so no handler can forget it:
+//! a hex `x-amz-content-sha256` is checked against the payload, and in signed
+//! streaming mode every chunk signature and the trailer signature are checked
+//! (see [`RequestBody::with_signature_chain`]). A failure is returned by
+//! `next_chunk` before it reports the end of the body, so a handler that
+//! commits only after the end never stores an unverified body.
 
 use crate::config::Limits;
 use crate::error::{S3Error, S3Result};
@@ -63,6 +70,12 @@ pub struct RequestBody {
     received: u64,
     idle_timeout: Duration,
     done: bool,
+    /// SHA-256 of a plain payload and the hex value the client declared.
+    content_sha256: Option<(crate::checksum::BodyHasher, String)>,
+    /// The chunk-signature chain of a signed aws-chunked body.
+    chain: Option<crate::auth::ChunkSignatureChain>,
+    /// The first verification failure; every later call returns it again.
+    failed: Option<S3Error>,
 }
 
 impl RequestBody {
@@ -82,6 +95,13 @@ impl RequestBody {
             PayloadMode::Plain { .. } => header_u64("content-length")?,
             PayloadMode::Chunked { .. } => header_u64("x-amz-decoded-content-length")?,
         };
+        let content_sha256 = match &mode {
+            PayloadMode::Plain { sha256: Some(hex) } => {
+                let no_checksums: [crate::checksum::ChecksumAlgorithm; 0] = [];
+                Some((crate::checksum::BodyHasher::new(false, true, no_checksums), hex.clone()))
+            }
+            _ => None,
+        };
         let decoder = match &mode {
             PayloadMode::Chunked { signed, trailer } => {
                 Some(crate::chunked::AwsChunkedDecoder::new(*signed, *trailer))
@@ -98,7 +118,22 @@ impl RequestBody {
             received: 0,
             idle_timeout: limits.request_timeout,
             done: false,
+            content_sha256,
+            chain: None,
+            failed: None,
         })
+    }
+
+    /// Verifies the chunk signatures (and the trailer signature) of a signed
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD*` body with `chain`, and enforces
+    /// AWS's 8 KiB minimum size for every chunk but the last. No effect on
+    /// other payload modes.
+    pub fn with_signature_chain(mut self, chain: crate::auth::ChunkSignatureChain) -> Self {
+        if let PayloadMode::Chunked { signed: true, .. } = self.mode {
+            self.decoder = self.decoder.take().map(|d| d.with_min_chunk_size(crate::chunked::AWS_MIN_CHUNK_SIZE));
+            self.chain = Some(chain);
+        }
+        self
     }
 
     /// How the payload is framed.
@@ -126,6 +161,19 @@ impl RequestBody {
     /// IncompleteBody when the client sent fewer bytes than declared, and with
     /// RequestTimeout when nothing arrives for the configured time.
     pub async fn next_chunk(&mut self) -> S3Result<Option<Bytes>> {
+        if let Some(err) = &self.failed {
+            return Err(err.clone());
+        }
+        let result = self.next_chunk_inner().await;
+        if let Err(err) = &result
+            && matches!(err.code, "SignatureDoesNotMatch" | "XAmzContentSHA256Mismatch")
+        {
+            self.failed = Some(err.clone());
+        }
+        result
+    }
+
+    async fn next_chunk_inner(&mut self) -> S3Result<Option<Bytes>> {
         loop {
             if let Some(chunk) = self.pending.pop_front() {
                 self.received += chunk.len() as u64;
@@ -168,6 +216,9 @@ impl RequestBody {
     fn accept_wire_bytes(&mut self, data: Bytes) -> S3Result<()> {
         match &mut self.decoder {
             None => {
+                if let Some((hasher, _)) = &mut self.content_sha256 {
+                    hasher.update(&data);
+                }
                 if !data.is_empty() {
                     self.pending.push_back(data);
                 }
@@ -191,20 +242,34 @@ impl RequestBody {
         use crate::chunked::ChunkedEvent as ChunkEvent;
         match event {
             ChunkEvent::Data(data) => {
+                if let Some(chain) = &mut self.chain {
+                    chain.update(&data);
+                }
                 if !data.is_empty() {
                     self.pending.push_back(data);
                 }
             }
             ChunkEvent::Trailer { name, value } => {
+                if let Some(chain) = &mut self.chain {
+                    chain.add_trailer(&name, &value);
+                }
                 let name = http::HeaderName::from_bytes(name.as_bytes())
                     .map_err(|_| S3Error::invalid_request(format!("Invalid trailer name {name:?}")))?;
                 let value = http::HeaderValue::from_str(&value)
                     .map_err(|_| S3Error::invalid_request(format!("Invalid value for trailer {name}")))?;
                 self.trailers.insert(name, value);
             }
-            // Chunk signatures are verified by the auth layer (security issue);
-            // until then they are only parsed.
-            _ => {}
+            ChunkEvent::ChunkEnd { size, signature } => {
+                if let Some(chain) = &mut self.chain {
+                    chain.verify_chunk(size, signature.as_deref())?;
+                }
+            }
+            ChunkEvent::TrailerSignature(signature) => {
+                if let Some(chain) = &mut self.chain {
+                    chain.verify_trailer(&signature)?;
+                }
+            }
+            ChunkEvent::End => {}
         }
         Ok(())
     }
@@ -222,6 +287,9 @@ impl RequestBody {
             return Err(S3Error::incomplete_body(format!(
                 "You did not provide the number of bytes specified by the Content-Length HTTP header: declared {declared}, received {total}"
             )));
+        }
+        if let Some((hasher, expected)) = self.content_sha256.take() {
+            hasher.finish().verify_content_sha256(&expected)?;
         }
         Ok(())
     }

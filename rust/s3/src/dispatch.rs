@@ -20,6 +20,13 @@ pub struct AppState {
     pub config: ServerConfig,
     /// Where objects live.
     pub store: Arc<dyn ObjectStore>,
+    /// The credentials accepted right now (seeded from `config.auth`,
+    /// changed at runtime through [`crate::RunningServer::credentials`]).
+    pub credentials: Arc<crate::auth::CredentialStore>,
+    /// Parsed bucket policies, by bucket (see [`crate::policy`]).
+    pub policies: crate::policy::PolicyCache,
+    /// Bucket CORS rules and the server-wide rule (see [`crate::cors`]).
+    pub cors: crate::cors::CorsState,
     /// Per-process request counter, part of every request id.
     requests: AtomicU64,
     /// Random per-process prefix of request ids, so ids from restarts differ.
@@ -30,7 +37,10 @@ impl AppState {
     /// Wraps config and store for sharing across connections.
     pub fn new(config: ServerConfig, store: Arc<dyn ObjectStore>) -> Self {
         let id_prefix = uuid::Uuid::new_v4().as_u128() as u32;
-        AppState { config, store, requests: AtomicU64::new(0), id_prefix }
+        let credentials = Arc::new(crate::auth::CredentialStore::new(config.auth.credentials.iter().cloned()));
+        let policies = crate::policy::new_policy_cache();
+        let cors = crate::cors::CorsState::new(&config.cors);
+        AppState { config, store, credentials, policies, cors, requests: AtomicU64::new(0), id_prefix }
     }
 
     fn next_request_id(&self) -> String {
@@ -103,7 +113,7 @@ pub async fn handle_request(state: Arc<AppState>, req: Request<Incoming>, remote
     let mut response = match routed {
         Err(err) => error_response(&err, parts.uri.path(), &request_id, is_head),
         Ok(r) => {
-            let ctx = Ctx {
+            let mut ctx = Ctx {
                 state: state.clone(),
                 request_id: request_id.clone(),
                 endpoint: r.endpoint,
@@ -117,17 +127,16 @@ pub async fn handle_request(state: Arc<AppState>, req: Request<Incoming>, remote
             };
             let span = tracing::debug_span!("request", id = %request_id, op = ctx.endpoint.name(), bucket = ?ctx.bucket);
             let _enter = span.enter();
-            let outcome = match RequestBody::new(incoming, &ctx.headers, &state.config.limits) {
-                Ok(body) => crate::ops::dispatch(&ctx, body).await,
-                Err(err) => Err(err),
-            };
-            match outcome {
+            let outcome = serve(&mut ctx, incoming, parts.uri.path(), parts.uri.query()).await;
+            let mut resp = match outcome {
                 Ok(resp) => resp,
                 Err(err) => {
                     tracing::debug!(code = err.code, message = %err.message, "request failed");
                     error_response(&err, &ctx.resource(), &request_id, is_head)
                 }
-            }
+            };
+            crate::cors::decorate(&ctx, &mut resp).await;
+            resp
         }
     };
     let headers = response.headers_mut();
@@ -141,7 +150,23 @@ pub async fn handle_request(state: Arc<AppState>, req: Request<Incoming>, remote
     response
 }
 
-/// Helper for handlers that have no response body: `Ok` with status 200/204.
+/// Authenticates and authorizes the request, opens its body (with the
+/// chunk-signature chain of a signed streaming upload) and runs the handler.
+/// `raw_path` / `raw_query` are the URI exactly as sent, which SigV4 covers.
+async fn serve(ctx: &mut Ctx, incoming: Incoming, raw_path: &str, raw_query: Option<&str>) -> S3Result<S3Response> {
+    let auth = crate::auth::authenticate_request(ctx, raw_path, raw_query)?;
+    ctx.principal = auth.as_ref().map(|a| a.access_key.clone());
+    crate::policy::authorize(ctx).await?;
+    let mut body = RequestBody::new(incoming, &ctx.headers, &ctx.state.config.limits)?;
+    if let Some(auth) = &auth
+        && matches!(body.mode(), crate::body::PayloadMode::Chunked { signed: true, .. })
+    {
+        body = body.with_signature_chain(auth.signature_chain());
+    }
+    crate::ops::dispatch(ctx, body).await
+}
+
+/// The 501 NotImplemented answer for an S3 operation this server does not support.
 pub fn not_implemented(endpoint: &Endpoint) -> S3Result<S3Response> {
     Err(S3Error::not_implemented(format!(
         "{} is not implemented by this server. Use a supported operation or a full S3 service.",

@@ -110,6 +110,12 @@ s3_errors! {
     invalid_access_key_id => ("InvalidAccessKeyId", FORBIDDEN),
     /// 403: the request time is too far from the server's.
     request_time_too_skewed => ("RequestTimeTooSkewed", FORBIDDEN),
+    /// 400: a presigned URL's `X-Amz-*` parameters are missing or malformed.
+    authorization_query_parameters_error => ("AuthorizationQueryParametersError", BAD_REQUEST),
+    /// 400: a header the request needs is missing.
+    missing_security_header => ("MissingSecurityHeader", BAD_REQUEST),
+    /// 400: the security token is malformed or otherwise invalid.
+    invalid_token => ("InvalidToken", BAD_REQUEST),
 }
 
 impl S3Error {

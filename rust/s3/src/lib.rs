@@ -3,14 +3,18 @@
 //! `handle_*` function per operation family, over any
 //! [`ObjectStore`](smartstorage_store::ObjectStore).
 
+pub mod auth;
 pub mod body;
 pub mod checksum;
 pub mod chunked;
 pub mod conditional;
 pub mod config;
+pub mod cors;
 pub mod dispatch;
 pub mod error;
+pub mod form;
 pub mod ops;
+pub mod policy;
 pub mod response;
 pub mod range;
 pub mod router;

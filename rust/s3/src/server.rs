@@ -31,9 +31,18 @@ pub struct RunningServer {
     stop_tx: watch::Sender<bool>,
     accept_tasks: Vec<JoinHandle<()>>,
     connections: Arc<tokio::sync::Mutex<Option<GracefulShutdown>>>,
+    credentials: Arc<crate::auth::CredentialStore>,
 }
 
 impl RunningServer {
+    /// The live credential set: [`add`](crate::auth::CredentialStore::add),
+    /// [`remove`](crate::auth::CredentialStore::remove) and
+    /// [`list`](crate::auth::CredentialStore::list) take effect for the next
+    /// request (the IPC `addCredential` / `removeCredential` commands).
+    pub fn credentials(&self) -> Arc<crate::auth::CredentialStore> {
+        self.credentials.clone()
+    }
+
     /// The bound port (the real one when port 0 was asked for).
     pub fn port(&self) -> u16 {
         self.port
@@ -84,7 +93,8 @@ pub async fn start_server(
             tokio::spawn(accept_loop(listener, state.clone(), stop_rx.clone(), connections.clone(), permits.clone()))
         })
         .collect();
-    Ok(RunningServer { port, local_addrs, stop_tx, accept_tasks, connections })
+    let credentials = state.credentials.clone();
+    Ok(RunningServer { port, local_addrs, stop_tx, accept_tasks, connections, credentials })
 }
 
 async fn bind_listeners(address: &str, port: u16) -> std::io::Result<Vec<TcpListener>> {

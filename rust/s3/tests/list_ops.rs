@@ -331,3 +331,16 @@ proptest::proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn listings_report_checksum_algorithm_and_type() {
+    let s = server_with_keys(&["plain"]).await;
+    let r = s.request(Method::PUT, "/bkt/summed", &[("x-amz-checksum-crc32", "NhCmhg==")], "hello").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let with = "<ChecksumAlgorithm>CRC32</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType><Size>5</Size>";
+    for path in ["/bkt", "/bkt?list-type=2", "/bkt?versions"] {
+        let text = s.get(path).await.text();
+        assert!(text.contains("<Key>summed</Key>") && text.contains(with), "{path}: {text}");
+        assert_eq!(text.matches("<ChecksumType>").count(), 1, "only objects with checksums carry a type: {text}");
+    }
+}

@@ -32,6 +32,11 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// is atomic (visible whole or not at all) and, unless the store was configured
 /// otherwise, durable once it returns `Ok`.
 ///
+/// Conditions ([`WriteCondition`]) are checked atomically with the change they
+/// guard. `IfMatch` on a missing key fails with [`StoreError::NoSuchKey`] (what
+/// S3 answers: 404, not 412); `IfNoneMatch` on an existing one, or `IfMatch`
+/// with another etag, fails with [`StoreError::PreconditionFailed`].
+///
 /// Names passed in are already validated by the caller with [`names`]; stores
 /// validate again and answer [`StoreError::InvalidBucketName`] /
 /// [`StoreError::InvalidKey`] rather than trusting them.
@@ -79,6 +84,20 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// was removed. `condition` is checked atomically against the current object.
     async fn delete_object(&self, bucket: &str, key: &str, condition: &WriteCondition) -> StoreResult<bool>;
 
+    /// Replaces the metadata of `key`'s current version, atomically, without
+    /// touching its bytes (used by object tagging). The version keeps its data,
+    /// size and `last_modified` (S3 keeps LastModified on tagging changes), and
+    /// the fields of `meta` that describe the bytes — `etag`, `checksums`,
+    /// `checksum_type` — are ignored: the current values stay. Everything else
+    /// (headers, user metadata, tags) is replaced by `meta`'s.
+    ///
+    /// `condition` is checked atomically against the current object; callers that
+    /// read the metadata first should pass `IfMatch(etag)` so a concurrent
+    /// overwrite is not clobbered (`PreconditionFailed` then, so they can re-read
+    /// and retry). Fails with `NoSuchKey` when the key does not exist. Returns the
+    /// updated info. Readers opened before the update keep their snapshot.
+    async fn update_object_meta(&self, bucket: &str, key: &str, meta: ObjectMeta, condition: &WriteCondition) -> StoreResult<ObjectInfo>;
+
     /// One page of keys in UTF-8 byte order, grouped by `delimiter` when given.
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> StoreResult<ListPage>;
 
@@ -92,6 +111,12 @@ pub trait ObjectStore: Send + Sync + 'static {
     /// again replaces the earlier one when committed.
     async fn put_part(&self, bucket: &str, key: &str, upload_id: &str, part_number: u32)
         -> StoreResult<Box<dyn PartWriter>>;
+
+    /// The upload's info (key, initiation time, metadata of the future object)
+    /// without its parts: a cheap lookup for UploadPart and friends.
+    /// `NoSuchUpload` when the id is unknown, belongs to another key, or the
+    /// upload was completed or aborted.
+    async fn upload_info(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<UploadInfo>;
 
     /// The upload's info and its committed parts, sorted by part number.
     async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<(UploadInfo, Vec<PartInfo>)>;

@@ -74,6 +74,9 @@ pub struct ObjectSummary {
     pub etag: String,
     /// Checksum algorithm names stored with the object (for `ChecksumAlgorithm`).
     pub checksum_algorithms: Vec<String>,
+    /// `FULL_OBJECT` or `COMPOSITE` when the object has checksums (for
+    /// `ChecksumType`), from [`ObjectMeta::checksum_type`].
+    pub checksum_type: Option<String>,
 }
 
 /// What to list: the S3 listing semantics in store terms.
@@ -111,7 +114,9 @@ pub enum WriteCondition {
     None,
     /// Only if no object exists under the key (`If-None-Match: *`).
     IfNoneMatch,
-    /// Only if the current object's etag (unquoted) equals this (`If-Match`).
+    /// Only if the current object's etag (unquoted) equals this (`If-Match`);
+    /// `*` matches any existing object. On a missing key the operation fails
+    /// with `NoSuchKey`, not `PreconditionFailed` (S3 answers 404 there).
     IfMatch(String),
 }
 

@@ -121,6 +121,11 @@ fn algorithm_names(summary: &ObjectSummary) -> Vec<String> {
     summary.checksum_algorithms.iter().map(|a| a.to_ascii_uppercase()).collect()
 }
 
+/// `ChecksumType` of a listed object: only alongside its `ChecksumAlgorithm`s.
+fn checksum_type(summary: &ObjectSummary) -> Option<String> {
+    summary.checksum_type.clone().filter(|_| !summary.checksum_algorithms.is_empty())
+}
+
 /// One `<Contents>` entry.
 fn object_entry(o: &ObjectSummary, encoding: Option<&'static str>, owner: Option<&Option<String>>) -> ObjectEntry {
     ObjectEntry {
@@ -128,6 +133,7 @@ fn object_entry(o: &ObjectSummary, encoding: Option<&'static str>, owner: Option
         last_modified: iso8601(o.last_modified),
         etag: format!("\"{}\"", o.etag),
         checksum_algorithm: algorithm_names(o),
+        checksum_type: checksum_type(o),
         size: o.size,
         owner: owner.map(|id| Owner::for_principal(id.as_deref())),
         storage_class: STORAGE_CLASS,
@@ -258,6 +264,7 @@ pub async fn handle_list_object_versions(ctx: &Ctx) -> S3Result<S3Response> {
             last_modified: iso8601(o.last_modified),
             etag: format!("\"{}\"", o.etag),
             checksum_algorithm: algorithm_names(o),
+            checksum_type: checksum_type(o),
             size: o.size,
             storage_class: STORAGE_CLASS,
             owner: Owner::for_principal(owner.as_deref()),

@@ -19,9 +19,6 @@ const META_PREFIX: &str = "x-amz-meta-";
 /// S3's default content type for objects stored without one.
 pub const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
 
-/// Most tags an object may carry (S3's limit).
-const MAX_TAGS: usize = 10;
-
 /// Reads content headers, `x-amz-meta-*` and `x-amz-tagging` from the request.
 /// `aws-chunked` is a transfer detail, so it is removed from Content-Encoding.
 pub fn object_meta_from_headers(ctx: &Ctx) -> S3Result<ObjectMeta> {
@@ -106,21 +103,14 @@ pub fn parse_tagging_header(value: &str) -> S3Result<BTreeMap<String, String>> {
             return Err(S3Error::invalid_argument(format!("Cannot provide multiple Tags with the same key: {k:?}")));
         }
     }
-    if tags.len() > MAX_TAGS {
-        return Err(S3Error::invalid_argument(format!("Object tags cannot be greater than {MAX_TAGS}")));
-    }
+    crate::ops::tagging::check_tag_count(tags.len(), crate::ops::tagging::TagTarget::Object)?;
     Ok(tags)
 }
 
-/// Checks one tag against S3's limits (key 1–128, value ≤ 256 characters).
+/// Checks one tag against S3's rules (length, characters, the reserved `aws:`
+/// prefix): see [`crate::ops::tagging::validate_tag`].
 pub fn validate_tag(key: &str, value: &str) -> S3Result<()> {
-    if key.is_empty() || key.chars().count() > 128 {
-        return Err(S3Error::new("InvalidTag", http::StatusCode::BAD_REQUEST, format!("The TagKey you have provided is invalid: {key:?}")));
-    }
-    if value.chars().count() > 256 {
-        return Err(S3Error::new("InvalidTag", http::StatusCode::BAD_REQUEST, format!("The TagValue you have provided is too long: {} characters", value.chars().count())));
-    }
-    Ok(())
+    crate::ops::tagging::validate_tag(key, value)
 }
 
 /// Writes the object's headers on a GET/HEAD response (not Content-Length or

@@ -8,12 +8,17 @@ use crate::response::S3Response;
 use crate::router::Endpoint;
 
 pub mod bucket;
+pub mod cors;
 pub mod delete_objects;
 pub mod health;
 pub mod list;
 pub mod meta;
 pub mod multipart;
 pub mod object;
+pub mod policy;
+pub mod post_object;
+pub mod post_policy;
+pub mod tagging;
 pub mod upload;
 
 /// Runs the handler for `ctx.endpoint`.
@@ -43,6 +48,20 @@ pub async fn dispatch(ctx: &Ctx, body: RequestBody) -> S3Result<S3Response> {
         UploadPartCopy => multipart::handle_upload_part_copy(ctx).await,
         CompleteMultipartUpload => multipart::handle_complete_multipart_upload(ctx, body).await,
         AbortMultipartUpload => multipart::handle_abort_multipart_upload(ctx).await,
+        GetObjectTagging => tagging::handle_get_object_tagging(ctx).await,
+        PutObjectTagging => tagging::handle_put_object_tagging(ctx, body).await,
+        DeleteObjectTagging => tagging::handle_delete_object_tagging(ctx).await,
+        GetBucketTagging => tagging::handle_get_bucket_tagging(ctx).await,
+        PutBucketTagging => tagging::handle_put_bucket_tagging(ctx, body).await,
+        DeleteBucketTagging => tagging::handle_delete_bucket_tagging(ctx).await,
+        GetBucketPolicy => policy::handle_get_bucket_policy(ctx).await,
+        PutBucketPolicy => policy::handle_put_bucket_policy(ctx, body).await,
+        DeleteBucketPolicy => policy::handle_delete_bucket_policy(ctx).await,
+        GetBucketCors => cors::handle_get_bucket_cors(ctx).await,
+        PutBucketCors => cors::handle_put_bucket_cors(ctx, body).await,
+        DeleteBucketCors => cors::handle_delete_bucket_cors(ctx).await,
+        Preflight => cors::handle_preflight(ctx).await,
+        PostObject => post_object::handle_post_object(ctx, body).await,
         other => not_implemented(other),
     }
 }

@@ -211,7 +211,7 @@ pub async fn handle_create_multipart_upload(ctx: &Ctx) -> S3Result<S3Response> {
 async fn target_upload(ctx: &Ctx) -> S3Result<(u32, String, Option<UploadChecksum>)> {
     let part_number = parse_part_number(ctx.query.get("partNumber").unwrap_or(""))?;
     let upload_id = upload_id(ctx)?.to_string();
-    let (info, _) = ctx.store().list_parts(ctx.bucket(), ctx.key(), &upload_id).await?;
+    let info = ctx.store().upload_info(ctx.bucket(), ctx.key(), &upload_id).await?;
     Ok((part_number, upload_id, upload_checksum(&info.meta)))
 }
 

@@ -22,6 +22,9 @@ pub struct ObjectEntry {
     /// Checksum algorithms stored with the object (`CRC32`, `SHA256`, …).
     #[serde(rename = "ChecksumAlgorithm", default)]
     pub checksum_algorithm: Vec<String>,
+    /// `FULL_OBJECT` or `COMPOSITE`, when the object has checksums.
+    #[serde(rename = "ChecksumType", skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
     /// Size in bytes.
     #[serde(rename = "Size")]
     pub size: u64,
@@ -144,6 +147,9 @@ pub struct VersionEntry {
     /// Checksum algorithms stored with the object.
     #[serde(rename = "ChecksumAlgorithm", default)]
     pub checksum_algorithm: Vec<String>,
+    /// `FULL_OBJECT` or `COMPOSITE`, when the object has checksums.
+    #[serde(rename = "ChecksumType", skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<String>,
     /// Size in bytes.
     #[serde(rename = "Size")]
     pub size: u64,
@@ -211,6 +217,7 @@ mod tests {
             key: key.into(),
             last_modified: "2026-01-02T03:04:05.006Z".into(),
             etag: "\"d41d8cd98f00b204e9800998ecf8427e\"".into(),
+            checksum_type: (!algos.is_empty()).then(|| "FULL_OBJECT".to_string()),
             checksum_algorithm: algos,
             size: 0,
             owner,
@@ -261,7 +268,7 @@ mod tests {
         assert_eq!(
             to_xml("ListBucketResult", &doc).unwrap(),
             format!(
-                "{DECL}<ListBucketResult xmlns=\"{S3_XMLNS}\"><Name>b1</Name><Prefix>p</Prefix><ContinuationToken>tok</ContinuationToken><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated><Contents><Key>p+q</Key><LastModified>2026-01-02T03:04:05.006Z</LastModified><ETag>\"d41d8cd98f00b204e9800998ecf8427e\"</ETag><ChecksumAlgorithm>CRC32</ChecksumAlgorithm><Size>0</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>"
+                "{DECL}<ListBucketResult xmlns=\"{S3_XMLNS}\"><Name>b1</Name><Prefix>p</Prefix><ContinuationToken>tok</ContinuationToken><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated><Contents><Key>p+q</Key><LastModified>2026-01-02T03:04:05.006Z</LastModified><ETag>\"d41d8cd98f00b204e9800998ecf8427e\"</ETag><ChecksumAlgorithm>CRC32</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType><Size>0</Size><StorageClass>STANDARD</StorageClass></Contents></ListBucketResult>"
             )
         );
     }
@@ -286,7 +293,8 @@ mod tests {
                 is_latest: true,
                 last_modified: "2026-01-02T03:04:05.006Z".into(),
                 etag: "\"abc-2\"".into(),
-                checksum_algorithm: vec![],
+                checksum_algorithm: vec!["CRC32C".into()],
+                checksum_type: Some("COMPOSITE".into()),
                 size: 7,
                 storage_class: STORAGE_CLASS,
                 owner: Owner::for_principal(Some("AK")),
@@ -296,7 +304,7 @@ mod tests {
         assert_eq!(
             to_xml("ListVersionsResult", &doc).unwrap(),
             format!(
-                "{DECL}<ListVersionsResult xmlns=\"{S3_XMLNS}\"><Name>b1</Name><Prefix/><KeyMarker>k0</KeyMarker><VersionIdMarker/><NextKeyMarker>k1</NextKeyMarker><NextVersionIdMarker>null</NextVersionIdMarker><MaxKeys>1</MaxKeys><IsTruncated>true</IsTruncated><Version><Key>k1</Key><VersionId>null</VersionId><IsLatest>true</IsLatest><LastModified>2026-01-02T03:04:05.006Z</LastModified><ETag>\"abc-2\"</ETag><Size>7</Size><StorageClass>STANDARD</StorageClass><Owner><ID>AK</ID><DisplayName>AK</DisplayName></Owner></Version></ListVersionsResult>"
+                "{DECL}<ListVersionsResult xmlns=\"{S3_XMLNS}\"><Name>b1</Name><Prefix/><KeyMarker>k0</KeyMarker><VersionIdMarker/><NextKeyMarker>k1</NextKeyMarker><NextVersionIdMarker>null</NextVersionIdMarker><MaxKeys>1</MaxKeys><IsTruncated>true</IsTruncated><Version><Key>k1</Key><VersionId>null</VersionId><IsLatest>true</IsLatest><LastModified>2026-01-02T03:04:05.006Z</LastModified><ETag>\"abc-2\"</ETag><ChecksumAlgorithm>CRC32C</ChecksumAlgorithm><ChecksumType>COMPOSITE</ChecksumType><Size>7</Size><StorageClass>STANDARD</StorageClass><Owner><ID>AK</ID><DisplayName>AK</DisplayName></Owner></Version></ListVersionsResult>"
             )
         );
     }

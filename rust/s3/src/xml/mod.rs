@@ -71,6 +71,9 @@ mod tests {
     }
 }
 pub mod bucket;
+pub mod cors;
 pub mod list;
 pub mod multipart;
 pub mod object;
+pub mod post_object;
+pub mod tagging;

@@ -45,18 +45,38 @@ impl TestServer {
     /// Starts a server with `config`.
     pub async fn start_with(config: ServerConfig) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = FileStore::open(FileStoreConfig { root: dir.path().to_path_buf(), fsync: false, clean_slate: false })
+        let store = FileStore::open(FileStoreConfig {
+            root: dir.path().to_path_buf(),
+            fsync: false,
+            clean_slate: false,
+        })
+        .await
+        .expect("open store");
+        let server = start_server("127.0.0.1", 0, config, Arc::new(store))
             .await
-            .expect("open store");
-        let server = start_server("127.0.0.1", 0, config, Arc::new(store)).await.expect("start server");
+            .expect("start server");
         let port = server.port();
-        TestServer { server: Some(server), dir, port }
+        TestServer {
+            server: Some(server),
+            dir,
+            port,
+        }
     }
 
     /// Sends one request on a fresh connection and reads the whole response.
-    pub async fn request(&self, method: Method, path_and_query: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> TestResponse {
-        let stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.expect("connect");
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    pub async fn request(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> TestResponse {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .expect("connect");
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .expect("handshake");
         tokio::spawn(conn);
         let mut req = Request::builder().method(method).uri(path_and_query);
         let mut has_host = false;
@@ -72,7 +92,11 @@ impl TestServer {
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.into_body().collect().await.expect("body").to_bytes();
-        TestResponse { status, headers, body }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// GET shorthand.
@@ -89,7 +113,9 @@ impl TestServer {
     /// answers until it closes the connection or `timeout` passes.
     pub async fn raw(&self, bytes: &[u8], timeout: std::time::Duration) -> Vec<u8> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.expect("connect");
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .expect("connect");
         let _ = stream.write_all(bytes).await;
         let mut out = Vec::new();
         let _ = tokio::time::timeout(timeout, stream.read_to_end(&mut out)).await;

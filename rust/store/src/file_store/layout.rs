@@ -37,6 +37,10 @@
 //! last reader finishes). A crash therefore leaves the old object or the new one;
 //! data files no metadata names are swept when the bucket is first loaded.
 //!
+//! **Metadata updates** (object tagging) write a new `.s3meta` naming the *same*
+//! version, renamed over the old one under the bucket lock: the data files stay
+//! and nothing is retired, so a crash leaves the old metadata or the new one.
+//!
 //! **Multipart.** Parts are written like objects inside the upload's directory.
 //! Completing hard-links the chosen part files into the object's directory as its
 //! data files (no bytes copied; a rename where links are unsupported), commits the

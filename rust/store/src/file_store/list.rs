@@ -93,7 +93,7 @@ mod tests {
     use std::time::{Instant, SystemTime};
 
     fn summary(key: &str, _: &()) -> ObjectSummary {
-        ObjectSummary { key: key.to_string(), size: 0, last_modified: SystemTime::UNIX_EPOCH, etag: String::new(), checksum_algorithms: Vec::new() }
+        ObjectSummary { key: key.to_string(), size: 0, last_modified: SystemTime::UNIX_EPOCH, etag: String::new(), checksum_algorithms: Vec::new(), checksum_type: None }
     }
 
     /// Entries as the model sees them: `(text, is_common_prefix)`.

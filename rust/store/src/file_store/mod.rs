@@ -206,7 +206,15 @@ impl ObjectStore for FileStore {
             last_modified: record.info.last_modified,
             etag: record.info.meta.etag.clone(),
             checksum_algorithms: record.info.meta.checksums.keys().cloned().collect(),
+            checksum_type: record.info.meta.checksum_type.clone(),
         }))
+    }
+
+    async fn update_object_meta(&self, bucket: &str, key: &str, meta: ObjectMeta, condition: &WriteCondition) -> StoreResult<ObjectInfo> {
+        validate_key(key)?;
+        let bucket = self.inner.loaded_bucket(bucket).await?;
+        let (store, key, condition) = (self.inner.clone(), key.to_string(), condition.clone());
+        blocking(move || write::update_meta(&store, &bucket, &key, meta, &condition)).await
     }
 
     async fn create_multipart(&self, bucket: &str, key: &str, meta: ObjectMeta) -> StoreResult<UploadInfo> {
@@ -220,6 +228,12 @@ impl ObjectStore for FileStore {
         validate_key(key)?;
         let bucket = self.inner.loaded_bucket(bucket).await?;
         multipart::part_writer(&self.inner, &bucket, key, upload_id, part_number)
+    }
+
+    async fn upload_info(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<UploadInfo> {
+        validate_key(key)?;
+        let bucket = self.inner.loaded_bucket(bucket).await?;
+        multipart::upload_info(&bucket, key, upload_id)
     }
 
     async fn list_parts(&self, bucket: &str, key: &str, upload_id: &str) -> StoreResult<(UploadInfo, Vec<PartInfo>)> {

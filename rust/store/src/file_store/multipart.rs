@@ -154,6 +154,13 @@ impl PartWriter for FilePartWriter {
     }
 }
 
+/// The upload's info, from memory. An upload is unregistered right after it is
+/// completed or aborted, so a lookup racing that may still see it; a part written
+/// to it then fails at commit with `NoSuchUpload`.
+pub(crate) fn upload_info(bucket: &Bucket, key: &str, upload_id: &str) -> StoreResult<UploadInfo> {
+    Ok(find_upload(bucket, key, upload_id)?.info.clone())
+}
+
 /// The upload's info and committed parts.
 pub(crate) async fn list_parts(bucket: &Bucket, key: &str, upload_id: &str) -> StoreResult<(UploadInfo, Vec<PartInfo>)> {
     let upload = find_upload(bucket, key, upload_id)?;

@@ -177,12 +177,24 @@ impl Cursor {
 /// Opens a data file and checks it holds the recorded number of bytes.
 fn open_segment(path: &Path, size: u64) -> StoreResult<File> {
     let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
-    let file = match File::open(path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // A FIFO (or device) put in place of a data file would block open(2)
+    // forever and pin a blocking thread per request; O_NONBLOCK makes that
+    // open return at once (it changes nothing for regular files), and the
+    // is_file check below rejects it.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = match options.open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(corrupt("data file is missing".into())),
         Err(e) => return Err(StoreError::io(format!("opening {}", path.display()), e)),
     };
-    let len = file.metadata().map_err(io_err("inspecting", path))?.len();
+    let metadata = file.metadata().map_err(io_err("inspecting", path))?;
+    if !metadata.is_file() {
+        return Err(corrupt("data file is not a regular file".into()));
+    }
+    let len = metadata.len();
     if len != size {
         return Err(corrupt(format!("data file holds {len} bytes, metadata says {size}")));
     }

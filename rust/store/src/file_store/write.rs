@@ -2,7 +2,7 @@
 //! makes a new version visible atomically.
 
 use super::Inner;
-use super::bucket::{Bucket, check_condition};
+use super::bucket::{Bucket, BucketState, check_condition};
 use super::fsutil::{TempFile, blocking, fsync_dir, io_err, prune_empty_dirs, remove_files};
 use super::keys::{KeyPath, encode_key};
 use super::layout::{self, data_name, new_version};
@@ -225,4 +225,81 @@ pub(crate) fn publish(
     }
     remove_files(&retired);
     Ok(info)
+}
+
+/// How often [`update_meta`] prepares its metadata file outside the bucket lock
+/// before giving up on racing writers and preparing it under the lock.
+const META_UPDATE_ATTEMPTS: usize = 3;
+
+/// Blocking: replaces the metadata of `key`'s current version (see
+/// [`ObjectStore::update_object_meta`](crate::ObjectStore::update_object_meta)).
+///
+/// The new `.s3meta` names the same version, so the data files stay where they
+/// are and nothing is retired. It is written to a temp file outside the lock
+/// from a snapshot of the current record; under the lock the snapshot is checked
+/// to still be current (the same `Arc`, so a concurrent overwrite or metadata
+/// update is noticed) before the rename commits it. If writers keep winning
+/// that race, the last attempt writes the small file while holding the lock.
+pub(crate) fn update_meta(store: &Inner, bucket: &Arc<Bucket>, key: &str, meta: ObjectMeta, condition: &WriteCondition) -> StoreResult<ObjectInfo> {
+    let path = encode_key(key);
+    let current = |state: &BucketState| -> StoreResult<Arc<ObjectRecord>> {
+        bucket.check_alive(state)?;
+        let record = state.objects.get(key).cloned();
+        check_condition(record.as_deref(), key, condition)?;
+        record.ok_or_else(|| StoreError::NoSuchKey(key.to_string()))
+    };
+    let mut attempt = 1;
+    let (dir, info) = loop {
+        if attempt < META_UPDATE_ATTEMPTS {
+            let snapshot = current(&bucket.lock())?;
+            let record = with_meta(&snapshot, &meta);
+            let temp = TempFile::with_contents(&store.layout.tmp, &to_json(&record.to_doc()), store.fsync)?;
+            let mut state = bucket.lock();
+            if Arc::ptr_eq(&current(&state)?, &snapshot) {
+                break commit_meta(store, bucket, &mut state, &path, temp, record)?;
+            }
+            attempt += 1;
+        } else {
+            let mut state = bucket.lock();
+            let record = with_meta(&*current(&state)?, &meta);
+            let temp = TempFile::with_contents(&store.layout.tmp, &to_json(&record.to_doc()), store.fsync)?;
+            break commit_meta(store, bucket, &mut state, &path, temp, record)?;
+        }
+    };
+    if store.fsync {
+        fsync_dir(&dir).map_err(io_err("syncing", &dir))?;
+    }
+    Ok(info)
+}
+
+/// `current` with `meta` in place of its metadata, except the fields that
+/// describe the bytes (etag, checksums, checksum type), which are kept.
+fn with_meta(current: &ObjectRecord, meta: &ObjectMeta) -> ObjectRecord {
+    let mut record = current.clone();
+    let kept = &current.info.meta;
+    record.info.meta = ObjectMeta {
+        etag: kept.etag.clone(),
+        checksums: kept.checksums.clone(),
+        checksum_type: kept.checksum_type.clone(),
+        ..meta.clone()
+    };
+    record
+}
+
+/// Under the bucket lock: renames the prepared metadata file over the old one
+/// (the commit point) and updates the index. Returns the directory to sync.
+fn commit_meta(
+    store: &Inner,
+    bucket: &Arc<Bucket>,
+    state: &mut BucketState,
+    path: &KeyPath,
+    temp: TempFile,
+    record: ObjectRecord,
+) -> StoreResult<(PathBuf, ObjectInfo)> {
+    let dir = temp
+        .persist_into(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), store.fsync)
+        .map_err(|e| placement_error(bucket, e))?;
+    let info = record.info.clone();
+    state.objects.insert(info.key.clone(), Arc::new(record));
+    Ok((dir, info))
 }
