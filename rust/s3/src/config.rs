@@ -74,12 +74,22 @@ impl Default for Limits {
 }
 
 /// One access key and its secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Credential {
     /// The access key id (also the owner id of the buckets it creates).
     pub access_key_id: String,
     /// The secret used to sign requests.
     pub secret_access_key: String,
+}
+
+/// Debug output never shows the secret (configs and states get logged).
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Authentication settings.

@@ -2,7 +2,9 @@
 //! [`Endpoint`]. S3 routes on all of these at once (`?uploads`, `?uploadId`,
 //! `x-amz-copy-source`, virtual-hosted buckets), which a path router cannot
 //! express, so the table is written out here. The same enum names the
-//! operation for logs and (later) for the IAM action table.
+//! operation for logs and for the IAM permission table next to it,
+//! [`crate::policy::actions::iam_action`] (every endpoint → its `s3:*` action
+//! and resource), which bucket policies are evaluated against.
 
 use crate::error::{S3Error, S3Result};
 use http::{HeaderMap, Method};
@@ -210,6 +212,8 @@ pub fn route(method: &Method, path: &str, raw_query: Option<&str>, headers: &Hea
     let endpoint = match (&bucket, &key) {
         (None, _) => match *method {
             Method::GET => Endpoint::ListBuckets,
+            // CORS preflight of ListBuckets (answered from the server-wide config).
+            Method::OPTIONS => Endpoint::Preflight,
             _ => return Err(method_not_allowed(method, "the service")),
         },
         (Some(_), None) => bucket_endpoint(method, &query, headers)?,

@@ -30,12 +30,20 @@ type CacheKey = (String, String, String, String);
 
 /// The live set of credentials plus the signing-key cache. Shared by every
 /// request (`AppState`) and by the binary (through `RunningServer::credentials`).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct CredentialStore {
     /// Access key id → secret, in insertion order (the first is the default one).
     credentials: RwLock<Vec<Credential>>,
     /// Derived signing keys.
     signing_keys: Mutex<HashMap<CacheKey, SigningKey>>,
+}
+
+/// Shows access key ids and the cache size, never secrets or signing keys.
+impl std::fmt::Debug for CredentialStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<String> = self.list().into_iter().map(|c| c.access_key_id).collect();
+        f.debug_struct("CredentialStore").field("access_key_ids", &ids).field("cached_keys", &self.cached_keys()).finish()
+    }
 }
 
 impl CredentialStore {
@@ -54,7 +62,7 @@ impl CredentialStore {
     /// Adds a credential, or replaces the secret of an existing access key
     /// (its cached signing keys are dropped). Returns true when it replaced one.
     pub fn add(&self, credential: Credential) -> Result<bool, CredentialError> {
-        validate(&credential)?;
+        validate_credential(&credential)?;
         let replaced = {
             let mut list = self.credentials.write().unwrap_or_else(|e| e.into_inner());
             match list.iter_mut().find(|c| c.access_key_id == credential.access_key_id) {
@@ -146,7 +154,9 @@ impl CredentialStore {
     }
 }
 
-fn validate(c: &Credential) -> Result<(), CredentialError> {
+/// Checks that a credential can be used in SigV4 (what [`CredentialStore::add`]
+/// enforces), so config loading and IPC can refuse a bad one up front.
+pub fn validate_credential(c: &Credential) -> Result<(), CredentialError> {
     let id = &c.access_key_id;
     let id_ok = (1..=128).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b',' | b'=' | b';'));
@@ -198,6 +208,15 @@ mod tests {
         // The default smartstorage credential and AWS-style keys are fine.
         assert!(store.add(cred("STORAGE", "STORAGE")).is_ok());
         assert!(store.add(cred("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")).is_ok());
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let store = CredentialStore::new([cred("A", "very-secret-value")]);
+        let key = store.signing_key("A", "20130524", "us-east-1", "s3").unwrap();
+        let shown = format!("{store:?} {:?}", store.list());
+        assert!(shown.contains("\"A\"") && !shown.contains("very-secret-value"), "{shown}");
+        assert!(!shown.contains(&format!("{}", key[0])) || !shown.contains(&format!("{}, {}", key[0], key[1])), "{shown}");
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub mod verify;
 #[cfg(test)]
 mod aws_examples;
 
-pub use credentials::{CredentialError, CredentialStore};
+pub use credentials::{CredentialError, CredentialStore, validate_credential};
 pub use streaming::ChunkSignatureChain;
 pub use verify::{AuthMethod, Authenticated, MAX_SKEW, SignedRequest, authenticate};
 

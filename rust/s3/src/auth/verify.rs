@@ -137,7 +137,7 @@ fn verify_header(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .ok_or_else(|| S3Error::invalid_request("Missing required header for this request: x-amz-content-sha256"))?;
     let (date, timestamp, sent) = request_time(req.headers)?;
-    check_scope(&credential, &date, region, |detail| malformed(detail))?;
+    check_scope(&credential, &date, region, malformed)?;
     if (now - date.0).abs() > MAX_SKEW {
         return Err(S3Error::request_time_too_skewed(
             "The difference between the request time and the current time is too large.",

@@ -7,7 +7,8 @@
 //! Authentication: with auth enabled, a form carrying `policy` must carry the
 //! SigV4 fields (`x-amz-algorithm`, `x-amz-credential`, `x-amz-date`,
 //! `x-amz-signature` = hex HMAC of the base64 policy under the derived signing
-//! key); its access key is the principal. A form with neither is anonymous.
+//! key); its access key is the principal. A form with neither is anonymous
+//! (or, for a request signed in its headers, that request's principal).
 //! Either way the bucket policy then decides `s3:PutObject` on the key. With
 //! auth disabled signatures are not checked, but a policy that is sent is
 //! still enforced (expiration and conditions), so tests see S3's answers.
@@ -207,7 +208,9 @@ fn verify(ctx: &Ctx, fields: &FormFields, bucket: &str) -> S3Result<(Option<Stri
     let signature = fields.get("x-amz-signature");
     let principal = if ctx.state.config.auth.enabled {
         match (encoded, signature) {
-            (None, None) => None,
+            // An unsigned form is anonymous, unless the request itself was
+            // signed in a header (then that credential is the principal).
+            (None, None) => ctx.principal.clone(),
             (None, Some(_)) => return Err(missing_field("policy")),
             (Some(_), None) => return Err(missing_field("x-amz-signature")),
             (Some(policy), Some(sig)) => Some(verify_signature(ctx, fields, policy, sig)?),

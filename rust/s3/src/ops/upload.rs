@@ -1,9 +1,10 @@
 //! Receiving object bytes: streams the decoded payload into a store writer
-//! while hashing it (MD5 for the ETag, the requested `x-amz-checksum-*`, the
-//! declared SHA-256), then verifies every digest the client sent — before the
-//! caller commits, so a body that fails verification is never stored.
+//! while hashing it (MD5 for the ETag, the requested `x-amz-checksum-*`), then
+//! verifies every digest the client sent — before the caller commits, so a
+//! body that fails verification is never stored. (`x-amz-content-sha256` and
+//! chunk signatures are verified by [`RequestBody`] itself.)
 
-use crate::body::{PayloadMode, RequestBody};
+use crate::body::RequestBody;
 use crate::checksum::{BodyHasher, ChecksumAlgorithm};
 use crate::dispatch::Ctx;
 use crate::error::{S3Error, S3Result};
@@ -58,7 +59,6 @@ pub struct ReceivedBody {
 #[derive(Debug, Default)]
 struct Expectations {
     content_md5: Option<[u8; 16]>,
-    sha256_hex: Option<String>,
     algorithm: Option<ChecksumAlgorithm>,
     /// The checksum value from a header (`None`: from the trailer or not sent).
     header_value: Option<String>,
@@ -66,13 +66,10 @@ struct Expectations {
     in_trailer: bool,
 }
 
-fn expectations(ctx: &Ctx, body: &RequestBody) -> S3Result<Expectations> {
+fn expectations(ctx: &Ctx) -> S3Result<Expectations> {
     let mut exp = Expectations::default();
     if let Some(md5) = ctx.header("content-md5") {
         exp.content_md5 = Some(crate::checksum::parse_content_md5(md5)?);
-    }
-    if let PayloadMode::Plain { sha256: Some(hex) } = body.mode() {
-        exp.sha256_hex = Some(hex.clone());
     }
     for algo in ChecksumAlgorithm::ALL {
         if let Some(value) = ctx.header(algo.header_name()) {
@@ -124,7 +121,7 @@ fn expectations(ctx: &Ctx, body: &RequestBody) -> S3Result<Expectations> {
 /// than `max_size` bytes → EntityTooLarge (checked up front against the
 /// declared length, and again as bytes arrive).
 pub async fn receive_body(ctx: &Ctx, body: &mut RequestBody, sink: &mut dyn BodySink, max_size: u64) -> S3Result<ReceivedBody> {
-    let exp = expectations(ctx, body)?;
+    let exp = expectations(ctx)?;
     let too_large = |size: u64| {
         S3Error::entity_too_large("Your proposed upload exceeds the maximum allowed object size.")
             .with_field("ProposedSize", size.to_string())
@@ -134,7 +131,7 @@ pub async fn receive_body(ctx: &Ctx, body: &mut RequestBody, sink: &mut dyn Body
         return Err(too_large(declared));
     }
     let algorithms: Vec<ChecksumAlgorithm> = exp.algorithm.into_iter().collect();
-    let mut hasher = BodyHasher::new(true, exp.sha256_hex.is_some(), &algorithms);
+    let mut hasher = BodyHasher::new(true, false, &algorithms);
     let mut size = 0u64;
     while let Some(chunk) = body.next_chunk().await? {
         size += chunk.len() as u64;
@@ -145,9 +142,6 @@ pub async fn receive_body(ctx: &Ctx, body: &mut RequestBody, sink: &mut dyn Body
         sink.write(chunk).await?;
     }
     let digests = hasher.finish();
-    if let Some(expected) = &exp.sha256_hex {
-        digests.verify_content_sha256(expected)?;
-    }
     let md5 = digests.md5.unwrap_or_default();
     if let Some(expected) = &exp.content_md5 {
         crate::checksum::verify_content_md5(expected, &md5)?;

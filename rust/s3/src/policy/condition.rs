@@ -286,7 +286,8 @@ impl Condition {
         let lookup = |k: &str| request.lookup(k);
         match &self.values {
             Values::Text(patterns) => patterns.iter().any(|p| match self.base {
-                StringLike | StringNotLike | ArnLike | ArnNotLike => p.matches_with(value, &lookup),
+                // IAM's Arn operators all take wildcards, ArnEquals included.
+                StringLike | StringNotLike | ArnLike | ArnNotLike | ArnEquals | ArnNotEquals => p.matches_with(value, &lookup),
                 StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => {
                     p.expand(&lookup).is_some_and(|e| e.to_lowercase() == value.to_lowercase())
                 }
@@ -408,6 +409,15 @@ mod tests {
         let r = req(&[("aws:SecureTransport", "false")]);
         assert!(cond("Bool", "aws:SecureTransport", &["false"]).holds(&r));
         assert!(!cond("Bool", "aws:SecureTransport", &["true"]).holds(&r));
+    }
+
+    #[test]
+    fn arn_operators_take_wildcards() {
+        let r = req(&[("aws:SourceArn", "arn:aws:s3:::b1")]);
+        assert!(cond("ArnLike", "aws:SourceArn", &["arn:aws:s3:::b*"]).holds(&r));
+        assert!(cond("ArnEquals", "aws:SourceArn", &["arn:aws:s3:::b?"]).holds(&r));
+        assert!(!cond("ArnNotLike", "aws:SourceArn", &["arn:aws:s3:::*"]).holds(&r));
+        assert!(cond("ArnNotEquals", "aws:SourceArn", &["arn:aws:s3:::other"]).holds(&r));
     }
 
     #[test]
