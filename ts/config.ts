@@ -73,13 +73,57 @@ export const storageSchema = z
   })
   .prefault({});
 
-const credentialSchema = z.strictObject(
+/** What a valid access key id looks like: the binary's rule (`validate_credential`), which keeps it usable in a SigV4 credential scope. */
+export const ACCESS_KEY_ID_RULE = `1-128 visible ASCII characters other than '/', ',', '=' and ';', such as "AKIAIOSFODNN7EXAMPLE"`;
+/** What a valid secret access key looks like: the binary's rule (`validate_credential`). */
+export const SECRET_ACCESS_KEY_RULE = '1-256 visible ASCII characters (no spaces, no control or non-ASCII characters)';
+
+/** Whether `id` is a usable access key id ({@link ACCESS_KEY_ID_RULE}). */
+export function isValidAccessKeyId(id: string): boolean {
+  return /^[\x21-\x7e]{1,128}$/.test(id) && !/[/,=;]/.test(id);
+}
+
+/** Whether `secret` is a usable secret access key ({@link SECRET_ACCESS_KEY_RULE}). */
+export function isValidSecretAccessKey(secret: string): boolean {
+  return /^[\x21-\x7e]{1,256}$/.test(secret);
+}
+
+/**
+ * Says what is wrong with a secret without revealing it, e.g. `a secret with a
+ * space at character 7 (value hidden)`: the binary's wording (`describe_secret`).
+ */
+export function describeSecret(secret: string): string {
+  const chars = [...secret];
+  if (chars.length === 0) return 'an empty secret';
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes > 256) return `a secret of ${bytes} bytes (value hidden)`;
+  const at = chars.findIndex((c) => !/^[\x21-\x7e]$/.test(c));
+  if (at === -1) return `a secret of ${chars.length} characters (value hidden)`;
+  const c = chars[at]!;
+  const code = c.codePointAt(0)!;
+  const what =
+    c === ' ' ? 'a space'
+    : c === '\t' ? 'a tab'
+    : code < 0x20 || code === 0x7f ? `control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`
+    : 'a non-ASCII character';
+  return `a secret with ${what} at character ${at + 1} (value hidden)`;
+}
+
+/** One access key and its secret, checked with the binary's rules. */
+export const credentialSchema = z.strictObject(
   {
-    accessKeyId: nonEmptyString('an access key id'),
-    secretAccessKey: nonEmptyString('a secret access key'),
+    accessKeyId: z
+      .string({ error: `expected an access key id: ${ACCESS_KEY_ID_RULE}` })
+      .refine(isValidAccessKeyId, { error: `expected ${ACCESS_KEY_ID_RULE}` }),
+    secretAccessKey: z
+      .string({ error: `expected a secret access key: ${SECRET_ACCESS_KEY_RULE}` })
+      .refine(isValidSecretAccessKey, { error: `expected ${SECRET_ACCESS_KEY_RULE}` }),
   },
   { error: 'expected { accessKeyId, secretAccessKey }' },
 );
+
+/** An access key and its secret (`auth.credentials` entries, `SmartStorage.addCredential()`). */
+export type ICredential = z.output<typeof credentialSchema>;
 
 export const authSchema = z
   .strictObject({
@@ -92,6 +136,18 @@ export const authSchema = z
   .refine((a) => !a.enabled || a.credentials.length > 0, {
     error: 'expected at least one credential when auth is enabled',
     path: ['credentials'],
+  })
+  .superRefine((a, ctx) => {
+    a.credentials.forEach((c, i) => {
+      const first = a.credentials.findIndex((other) => other.accessKeyId === c.accessKeyId);
+      if (first < i) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected an access key id not already used by auth.credentials.${first}`,
+          path: ['credentials', i, 'accessKeyId'],
+        });
+      }
+    });
   })
   .prefault({});
 
@@ -214,6 +270,8 @@ function describeIssue(root: unknown, issue: z.core.$ZodIssue): string {
   }
   const value = valueAt(root, issue.path);
   if (value === undefined) return `${field}: missing, ${issue.message}`;
+  // A secret is described, never shown: error messages end up in CI logs.
+  if (issue.path.at(-1) === 'secretAccessKey' && typeof value === 'string') return `${field}: got ${describeSecret(value)}, ${issue.message}`;
   return `${field}: got ${formatValue(value)}, ${issue.message}`;
 }
 

@@ -10,8 +10,12 @@ export {
   smartStorageConfigSchema,
   resolveConfig,
   DEFAULT_MAX_OBJECT_SIZE,
+  ACCESS_KEY_ID_RULE,
+  SECRET_ACCESS_KEY_RULE,
+  isValidAccessKeyId,
+  isValidSecretAccessKey,
 } from './config.js';
-export type { ISmartStorageConfig, IResolvedSmartStorageConfig } from './config.js';
+export type { ISmartStorageConfig, IResolvedSmartStorageConfig, ICredential } from './config.js';
 export {
   SmartStorageError,
   InvalidConfigError,
@@ -24,6 +28,6 @@ export {
 } from './errors.js';
 export { resolveBinary, hostPlatformKey } from './binary.js';
 export { PROTOCOL_VERSION } from './protocol.js';
-export type { IStatus, IClusterStatus } from './protocol.js';
+export type { IStatus, IClusterStatus, IAddCredentialResult } from './protocol.js';
 export type { IExitInfo } from './ipc.js';
 export type { ILogEntry, LogLevel } from './logs.js';

@@ -6,8 +6,11 @@
 import { z } from 'zod';
 import { smartStorageConfigSchema } from './config.js';
 
-/** Bumped on any incompatible change; the binary reports its own in the `ready` event. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped on any incompatible change; the binary reports its own in the `ready` event.
+ * 2: the credential methods (`addCredential`, `removeCredential`, `listCredentials`).
+ */
+export const PROTOCOL_VERSION = 2;
 
 // ---- events (binary → TS, unsolicited) ----
 
@@ -98,6 +101,25 @@ export const clusterStatusResultSchema = z.strictObject({
   erasure: z.strictObject({ dataShards: z.number().int(), parityShards: z.number().int() }).nullable(),
 });
 
+/** Params of `addCredential`. The binary validates them (error code `InvalidCredential`). */
+export const credentialParamsSchema = z.strictObject({
+  accessKeyId: z.string(),
+  secretAccessKey: z.string(),
+});
+
+/** Params of `removeCredential`; also its result and one entry of `listCredentials`. */
+export const accessKeyParamsSchema = z.strictObject({ accessKeyId: z.string() });
+
+/** Result of `addCredential`. */
+export const addCredentialResultSchema = z.strictObject({
+  accessKeyId: z.string(),
+  /** True when the access key existed and only its secret changed (it keeps its place in the list). */
+  replaced: z.boolean(),
+});
+
+/** Access key ids only (the protocol never carries a secret back), the first being the default credential. */
+export const listCredentialsResultSchema = z.array(accessKeyParamsSchema);
+
 /** Every method: what it takes and what it answers. */
 export const methods = {
   start: { params: smartStorageConfigSchema, result: startResultSchema },
@@ -107,6 +129,9 @@ export const methods = {
   listBuckets: { params: noParamsSchema, result: listBucketsResultSchema },
   status: { params: noParamsSchema, result: statusResultSchema },
   clusterStatus: { params: noParamsSchema, result: clusterStatusResultSchema },
+  addCredential: { params: credentialParamsSchema, result: addCredentialResultSchema },
+  removeCredential: { params: accessKeyParamsSchema, result: accessKeyParamsSchema },
+  listCredentials: { params: noParamsSchema, result: listCredentialsResultSchema },
 } as const;
 
 export type MethodName = keyof typeof methods;
@@ -134,3 +159,5 @@ export type IStartResult = MethodResult<'start'>;
 export type IBucketEntry = z.output<typeof bucketEntrySchema>;
 export type IStatus = MethodResult<'status'>;
 export type IClusterStatus = MethodResult<'clusterStatus'>;
+/** What `SmartStorage.addCredential()` resolves with: the access key id and whether it replaced a secret. */
+export type IAddCredentialResult = MethodResult<'addCredential'>;

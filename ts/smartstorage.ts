@@ -5,11 +5,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { resolveBinary, packageManifest } from './binary.js';
-import { resolveConfig, type IResolvedSmartStorageConfig, type ISmartStorageConfig } from './config.js';
-import { NotRunningError } from './errors.js';
+import { resolveConfig, type ICredential, type IResolvedSmartStorageConfig, type ISmartStorageConfig } from './config.js';
+import { NotRunningError, SmartStorageError } from './errors.js';
 import { IpcChannel, type IExitInfo } from './ipc.js';
 import { parseLogLine, type ILogEntry } from './logs.js';
-import type { IClusterStatus, IStartResult, IStatus, MethodName, MethodParams, MethodResult } from './protocol.js';
+import type { IAddCredentialResult, IClusterStatus, IStartResult, IStatus, MethodName, MethodParams, MethodResult } from './protocol.js';
 
 /** Process-level options (not part of the server config). */
 export interface ISmartStorageOptions {
@@ -62,6 +62,12 @@ type Events = {
   exit: [info: IExitInfo];
 };
 
+/**
+ * What the descriptor hands out when no credential is left (possible only with
+ * auth off, where the server accepts any signature): the default credential.
+ */
+const FALLBACK_CREDENTIAL: ICredential = { accessKeyId: 'STORAGE', secretAccessKey: 'STORAGE' };
+
 const DEFAULT_START_TIMEOUT_MS = 10_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
@@ -69,13 +75,23 @@ const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 const KILL_WAIT_MS = 2_000;
 
 export class SmartStorage extends EventEmitter<Events> {
-  /** The validated config with every default filled in. */
+  /**
+   * The validated config with every default filled in, as constructed: credentials
+   * added or removed at runtime show in {@link listCredentials}, not here.
+   */
   readonly config: IResolvedSmartStorageConfig;
   private readonly options: ISmartStorageOptions;
   private channel: IpcChannel | undefined;
   private endpoint: IStartResult | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  /**
+   * The credential set as this object last saw the binary accept it, in the
+   * binary's order (replacing a secret keeps the place). The binary never
+   * sends a secret back, so this is where the descriptor finds the secret of
+   * the first access key; it is also what a later start() begins with.
+   */
+  private credentials: ICredential[];
 
   /**
    * Validates `config` (throws {@link InvalidConfigError} naming each bad field)
@@ -85,6 +101,7 @@ export class SmartStorage extends EventEmitter<Events> {
     super();
     this.config = resolveConfig(config);
     this.options = options;
+    this.credentials = this.config.auth.credentials.map((c) => ({ ...c }));
   }
 
   /** `new SmartStorage(config, options)` + `start()`. */
@@ -141,7 +158,8 @@ export class SmartStorage extends EventEmitter<Events> {
       this.emitLocalLog('warn', `binary ${binaryPath} is version ${ready.version}, this package is ${expectedVersion}; rebuild with \`npm run build:rust\` if that is unexpected`);
     }
     try {
-      this.endpoint = await channel.request('start', this.config, Math.max(1, deadline - Date.now()));
+      const config = { ...this.config, auth: { ...this.config.auth, credentials: this.credentials.map((c) => ({ ...c })) } };
+      this.endpoint = await channel.request('start', config, Math.max(1, deadline - Date.now()));
       this.channel = channel;
     } catch (error) {
       channel.endInput();
@@ -217,10 +235,50 @@ export class SmartStorage extends EventEmitter<Events> {
     return this.call('clusterStatus', undefined);
   }
 
-  /** Connection details for any S3 client. */
+  /**
+   * Adds a credential to the running server, or gives an existing access key a
+   * new secret (it keeps its place in the list). Requests signed with it are
+   * accepted from the next one on; with auth on it is also an owner of its own
+   * buckets. Rejected with code `InvalidCredential` unless the access key id is
+   * 1-128 visible ASCII characters other than `/ , = ;` and the secret 1-256
+   * visible ASCII characters. The change lasts for this object: a later
+   * `stop()` + `start()` begins with the credential set as it was.
+   */
+  async addCredential(credential: ICredential): Promise<IAddCredentialResult> {
+    const { accessKeyId, secretAccessKey } = credential;
+    const result = await this.call('addCredential', { accessKeyId, secretAccessKey });
+    const known = this.credentials.find((c) => c.accessKeyId === accessKeyId);
+    if (known) known.secretAccessKey = secretAccessKey;
+    else this.credentials.push({ accessKeyId, secretAccessKey });
+    return result;
+  }
+
+  /**
+   * Removes a credential: requests signed with it fail with InvalidAccessKeyId
+   * from the next one on (buckets it owns keep their owner). Rejected with code
+   * `NoSuchCredential` for an unknown access key, and with `LastCredential` for
+   * the last one while auth is enabled (add its replacement first). When the
+   * first credential goes, the next one becomes the descriptor's.
+   */
+  async removeCredential(accessKeyId: string): Promise<void> {
+    await this.call('removeCredential', { accessKeyId });
+    this.credentials = this.credentials.filter((c) => c.accessKeyId !== accessKeyId);
+  }
+
+  /** The access key ids the server accepts, the descriptor's first. Secrets are never listed. */
+  async listCredentials(): Promise<string[]> {
+    const list = await this.call('listCredentials', undefined);
+    return list.map((c) => c.accessKeyId);
+  }
+
+  /**
+   * Connection details for any S3 client, with the first live credential (the
+   * binary is asked which one that is; its secret is the one this object gave
+   * the binary, through the config or {@link addCredential}).
+   */
   async getStorageDescriptor(options: IDescriptorOptions = {}): Promise<IStorageDescriptor> {
     const port = this.requireEndpoint('get a storage descriptor').port;
-    const credential = this.config.auth.credentials[0] ?? { accessKeyId: 'STORAGE', secretAccessKey: 'STORAGE' };
+    const credential = await this.firstCredential();
     return {
       endpoint: options.host ?? 'localhost',
       port,
@@ -241,6 +299,21 @@ export class SmartStorage extends EventEmitter<Events> {
       credentials: { accessKeyId: d.accessKey, secretAccessKey: d.accessSecret },
       forcePathStyle: true,
     };
+  }
+
+  /** The first credential the binary holds, with the secret this object remembers for it. */
+  private async firstCredential(): Promise<ICredential> {
+    const [first] = await this.call('listCredentials', undefined);
+    if (!first) return FALLBACK_CREDENTIAL;
+    const credential = this.credentials.find((c) => c.accessKeyId === first.accessKeyId);
+    if (!credential) {
+      throw new SmartStorageError(
+        'UnknownSecret',
+        `The server's first credential is ${JSON.stringify(first.accessKeyId)}, but this SmartStorage never saw its secret ` +
+          '(was it added while a request timed out?). Add it again with addCredential().',
+      );
+    }
+    return { ...credential };
   }
 
   private requireEndpoint(operation: string): IStartResult {

@@ -92,6 +92,15 @@ describe('config validation', () => {
     ['auth.enabled without credentials', { auth: { enabled: true, credentials: [] } }, /auth\.credentials: got \[\], expected at least one credential/],
     ['auth.credentials entry incomplete', { auth: { credentials: [{ accessKeyId: 'a' }] } }, /auth\.credentials\.0\.secretAccessKey: missing/],
     ['auth.credentials entry with an unknown field', { auth: { credentials: [{ accessKeyId: 'a', secretAccessKey: 'b', role: 'x' }] } }, /auth\.credentials\.0\.role: unknown field; allowed: accessKeyId, secretAccessKey/],
+    ['auth.credentials access key id with a space', { auth: { credentials: [{ accessKeyId: 'my key', secretAccessKey: 'b' }] } }, /auth\.credentials\.0\.accessKeyId: got "my key", expected 1-128 visible ASCII characters other than '\/', ',', '=' and ';'/],
+    ['auth.credentials access key id with a slash', { auth: { credentials: [{ accessKeyId: 'a/b', secretAccessKey: 'b' }] } }, /auth\.credentials\.0\.accessKeyId: got "a\/b"/],
+    ['auth.credentials access key id empty', { auth: { credentials: [{ accessKeyId: '', secretAccessKey: 'b' }] } }, /auth\.credentials\.0\.accessKeyId: got "", expected 1-128/],
+    ['auth.credentials access key id too long', { auth: { credentials: [{ accessKeyId: 'K'.repeat(129), secretAccessKey: 'b' }] } }, /auth\.credentials\.0\.accessKeyId: got "K{10}/],
+    ['auth.credentials secret with a space', { auth: { credentials: [{ accessKeyId: 'A', secretAccessKey: 'hunter 2' }] } }, /^(?![\s\S]*hunter)[\s\S]*auth\.credentials\.0\.secretAccessKey: got a secret with a space at character 7 \(value hidden\), expected 1-256 visible ASCII characters/],
+    ['auth.credentials secret empty', { auth: { credentials: [{ accessKeyId: 'A', secretAccessKey: '' }] } }, /auth\.credentials\.0\.secretAccessKey: got an empty secret/],
+    ['auth.credentials secret with a non-ASCII character', { auth: { credentials: [{ accessKeyId: 'A', secretAccessKey: 'pässword' }] } }, /secretAccessKey: got a secret with a non-ASCII character at character 2 \(value hidden\)/],
+    ['auth.credentials secret too long', { auth: { credentials: [{ accessKeyId: 'A', secretAccessKey: 'x'.repeat(257) }] } }, /secretAccessKey: got a secret of 257 bytes \(value hidden\)/],
+    ['auth.credentials with a repeated access key id', { auth: { credentials: [{ accessKeyId: 'A', secretAccessKey: 'one' }, { accessKeyId: 'A', secretAccessKey: 'two' }] } }, /auth\.credentials\.1\.accessKeyId: got "A", expected an access key id not already used by auth\.credentials\.0/],
     ['cors.allowedMethods with an unknown method', { cors: { allowedMethods: ['GET', 'PATCH'] } }, /cors\.allowedMethods\.1: got "PATCH", expected one of GET, POST, PUT, DELETE, HEAD, OPTIONS/],
     ['cors.allowedOrigins not a list', { cors: { allowedOrigins: '*' } }, /cors\.allowedOrigins: got "\*", expected a list of origins/],
     ['cors.maxAge negative', { cors: { maxAge: -5 } }, /cors\.maxAge: got -5/],
@@ -121,6 +130,13 @@ describe('config validation', () => {
       });
     });
   }
+
+  test('accepts AWS-style credentials and the default one', () => {
+    const config = resolveConfig({
+      auth: { enabled: true, credentials: [{ accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }, { accessKeyId: 'STORAGE', secretAccessKey: 'STORAGE' }] },
+    });
+    assert.equal(config.auth.credentials.length, 2);
+  });
 
   test('reports every problem at once', () => {
     assert.throws(

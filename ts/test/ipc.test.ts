@@ -9,6 +9,7 @@ import {
   SmartStorageError,
 } from '../errors.js';
 import { IpcChannel } from '../ipc.js';
+import { PROTOCOL_VERSION } from '../protocol.js';
 import type { ILogEntry } from '../logs.js';
 import { SmartStorage } from '../smartstorage.js';
 import { fakeBinary, isAlive, waitFor } from './helpers.js';
@@ -117,7 +118,7 @@ describe('IPC against the fake server', () => {
     const s = fake('protocol');
     await assert.rejects(s.start(), (e: unknown) => {
       assert.ok(e instanceof ProtocolMismatchError);
-      assert.match(e.message, /protocol 99, but this package expects protocol 1/);
+      assert.match(e.message, new RegExp(`protocol 99, but this package expects protocol ${PROTOCOL_VERSION}`));
       assert.match(e.message, /npm run build:rust/);
       return true;
     });

@@ -4,6 +4,7 @@
 //! `docs/fixtures/config.*.json` are parsed by both test suites.
 
 use serde::{Deserialize, Serialize};
+use smartstorage_s3::auth::{CredentialError, validate_credential};
 use smartstorage_s3::{AuthConfig, CorsConfig, Credential, Limits, ServerConfig};
 use smartstorage_store::FileStoreConfig;
 use std::net::IpAddr;
@@ -135,14 +136,23 @@ impl Default for AuthSection {
     }
 }
 
-/// One access key and its secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One access key and its secret. `Debug` hides the secret, so a logged config never leaks it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CredentialEntry {
     /// The access key id.
     pub access_key_id: String,
     /// The secret.
     pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for CredentialEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialEntry")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<hidden>")
+            .finish()
+    }
 }
 
 /// `cors`: server-wide CORS.
@@ -391,14 +401,17 @@ impl Config {
             return Err(bad("storage.directory", "", "a directory path"));
         }
         for (i, c) in self.auth.credentials.iter().enumerate() {
-            non_empty(
-                &format!("auth.credentials.{i}.accessKeyId"),
-                &c.access_key_id,
-            )?;
-            non_empty(
-                &format!("auth.credentials.{i}.secretAccessKey"),
-                &c.secret_access_key,
-            )?;
+            validate_credential_entry(i, c)?;
+            if let Some(first) = self.auth.credentials[..i]
+                .iter()
+                .position(|other| other.access_key_id == c.access_key_id)
+            {
+                return Err(bad(
+                    format!("auth.credentials.{i}.accessKeyId"),
+                    &c.access_key_id,
+                    format!("an access key id not already used by auth.credentials.{first}"),
+                ));
+            }
         }
         if self.auth.enabled && self.auth.credentials.is_empty() {
             return Err(bad(
@@ -529,19 +542,6 @@ impl Config {
         }
     }
 
-    /// Owner recorded for buckets created through the management API: the first
-    /// access key when auth is on (the one the TS descriptor hands out), else none.
-    pub fn bucket_owner(&self) -> Option<&str> {
-        if self.auth.enabled {
-            self.auth
-                .credentials
-                .first()
-                .map(|c| c.access_key_id.as_str())
-        } else {
-            None
-        }
-    }
-
     /// The host name clients should use: `localhost` for loopback and wildcard
     /// binds (the server listens on both 127.0.0.1 and ::1 then), else the address.
     pub fn client_host(&self) -> String {
@@ -556,6 +556,66 @@ impl Config {
             Ok(ip) => ip.to_string(),
             Err(_) => "localhost".into(),
         }
+    }
+}
+
+/// What a valid access key id looks like (the rule of [`validate_credential`]).
+pub const ACCESS_KEY_ID_RULE: &str = "1-128 visible ASCII characters other than '/', ',', '=' and ';', such as \"AKIAIOSFODNN7EXAMPLE\"";
+
+/// What a valid secret looks like (the rule of [`validate_credential`]).
+pub const SECRET_RULE: &str =
+    "1-256 visible ASCII characters (no spaces, no control or non-ASCII characters)";
+
+/// Checks credential `i` with the S3 layer's own rule, naming the field. The
+/// access key id is shown; the secret never is, only what is wrong with it.
+fn validate_credential_entry(i: usize, c: &CredentialEntry) -> Result<(), ConfigError> {
+    let credential = Credential {
+        access_key_id: c.access_key_id.clone(),
+        secret_access_key: c.secret_access_key.clone(),
+    };
+    match validate_credential(&credential) {
+        Ok(()) => Ok(()),
+        Err(CredentialError::InvalidAccessKeyId(id)) => Err(bad(
+            format!("auth.credentials.{i}.accessKeyId"),
+            id,
+            ACCESS_KEY_ID_RULE,
+        )),
+        Err(CredentialError::InvalidSecret(_)) => Err(ConfigError {
+            field: format!("auth.credentials.{i}.secretAccessKey"),
+            value: describe_secret(&c.secret_access_key),
+            expected: SECRET_RULE.into(),
+        }),
+    }
+}
+
+/// Says what is wrong with a secret without revealing it, e.g. `a secret with
+/// a space at character 4 (value hidden)`. The same wording as `ts/config.ts`.
+pub fn describe_secret(secret: &str) -> String {
+    let length = secret.chars().count();
+    if length == 0 {
+        return "an empty secret".into();
+    }
+    if secret.len() > 256 {
+        return format!("a secret of {} bytes (value hidden)", secret.len());
+    }
+    let bad_char = secret
+        .chars()
+        .enumerate()
+        .find(|(_, ch)| !ch.is_ascii_graphic());
+    match bad_char {
+        Some((at, ch)) => {
+            let what = match ch {
+                ' ' => "a space".to_string(),
+                '\t' => "a tab".to_string(),
+                ch if ch.is_ascii_control() => format!("control character U+{:04X}", ch as u32),
+                _ => "a non-ASCII character".to_string(),
+            };
+            format!(
+                "a secret with {what} at character {} (value hidden)",
+                at + 1
+            )
+        }
+        None => format!("a secret of {length} characters (value hidden)"),
     }
 }
 
@@ -668,6 +728,78 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_checked_with_the_sigv4_rule_and_the_secret_is_never_shown() {
+        let with = |id: &str, secret: &str| {
+            let mut c = Config::default();
+            c.auth.credentials = vec![CredentialEntry {
+                access_key_id: id.into(),
+                secret_access_key: secret.into(),
+            }];
+            c.validate()
+        };
+        with(
+            "AKIAIOSFODNN7EXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        .unwrap();
+        let err = with("my key", "s").unwrap_err();
+        assert_eq!(err.field, "auth.credentials.0.accessKeyId");
+        assert_eq!(err.value, "\"my key\"");
+        assert!(err.to_string().contains("1-128 visible ASCII"), "{err}");
+        assert_eq!(
+            with("a/b", "s").unwrap_err().field,
+            "auth.credentials.0.accessKeyId"
+        );
+        assert_eq!(
+            with("", "s").unwrap_err().field,
+            "auth.credentials.0.accessKeyId"
+        );
+        let err = with("A", "hunter 2").unwrap_err();
+        assert_eq!(err.field, "auth.credentials.0.secretAccessKey");
+        assert_eq!(
+            err.to_string(),
+            "auth.credentials.0.secretAccessKey: got a secret with a space at character 7 (value hidden), \
+             expected 1-256 visible ASCII characters (no spaces, no control or non-ASCII characters)"
+        );
+        assert!(!err.to_string().contains("hunter"));
+        assert_eq!(with("A", "").unwrap_err().value, "an empty secret");
+        assert_eq!(
+            with("A", "pässword").unwrap_err().value,
+            "a secret with a non-ASCII character at character 2 (value hidden)"
+        );
+        assert_eq!(
+            with("A", &"x".repeat(257)).unwrap_err().value,
+            "a secret of 257 bytes (value hidden)"
+        );
+    }
+
+    #[test]
+    fn a_logged_config_does_not_show_secrets() {
+        let c = Config::from_json(
+            r#"{"auth":{"credentials":[{"accessKeyId":"SHOWN","secretAccessKey":"never-shown"}]}}"#,
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            shown.contains("SHOWN") && !shown.contains("never-shown"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_access_key_id_is_rejected() {
+        let mut c = Config::default();
+        let entry = |secret: &str| CredentialEntry {
+            access_key_id: "A".into(),
+            secret_access_key: secret.into(),
+        };
+        c.auth.credentials = vec![entry("one"), entry("two")];
+        let err = c.validate().unwrap_err();
+        assert_eq!(err.field, "auth.credentials.1.accessKeyId");
+        assert!(err.to_string().contains("auth.credentials.0"), "{err}");
+    }
+
+    #[test]
     fn loopback_and_wildcard_binds_are_reached_through_localhost() {
         for (address, host) in [
             ("0.0.0.0", "localhost"),
@@ -695,6 +827,5 @@ mod tests {
         assert_eq!(s.limits.request_timeout, Duration::from_millis(1500));
         assert!(s.auth.enabled);
         assert_eq!(s.auth.credentials[0].access_key_id, "A");
-        assert_eq!(c.bucket_owner(), Some("A"));
     }
 }

@@ -2,6 +2,7 @@
 //! endpoint, run the multipart cleanup, shut down gracefully.
 
 use crate::config::{Config, ConfigError};
+use smartstorage_s3::auth::CredentialStore;
 use smartstorage_s3::{RunningServer, start_server};
 use smartstorage_store::{FileStore, ObjectStore, StoreError};
 use std::path::PathBuf;
@@ -64,7 +65,7 @@ pub struct Instance {
     directory: PathBuf,
     host: String,
     address: String,
-    owner: Option<String>,
+    auth_enabled: bool,
 }
 
 impl Instance {
@@ -119,7 +120,7 @@ impl Instance {
             directory,
             host: config.client_host(),
             address: config.server.address.clone(),
-            owner: config.bucket_owner().map(str::to_string),
+            auth_enabled: config.auth.enabled,
         };
         tracing::info!(
             port = instance.port(),
@@ -161,9 +162,26 @@ impl Instance {
         &self.store
     }
 
-    /// Owner recorded for buckets created through the management API.
-    pub fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
+    /// Owner recorded for buckets created through the management API: the
+    /// first live credential when auth is on (the one `getStorageDescriptor()`
+    /// hands out, so the TS side's S3 client owns what `createBucket` made),
+    /// else none. Follows `addCredential` / `removeCredential`.
+    pub fn owner(&self) -> Option<String> {
+        if self.auth_enabled {
+            self.server.credentials().first().map(|c| c.access_key_id)
+        } else {
+            None
+        }
+    }
+
+    /// Whether requests are authenticated (`auth.enabled`).
+    pub fn auth_enabled(&self) -> bool {
+        self.auth_enabled
+    }
+
+    /// The live credential set of the S3 endpoint: changes apply to the next request.
+    pub fn credentials(&self) -> Arc<CredentialStore> {
+        self.server.credentials()
     }
 
     /// The URL clients use.

@@ -5,12 +5,13 @@ use crate::ipc::{Input, StdoutWriter, spawn_stdin_reader};
 use crate::lifecycle::{Instance, shutdown_signal};
 use crate::logging::LogHandle;
 use crate::protocol::{
-    BucketEntry, BucketParams, Call, ClusterNode, ClusterStatusResult, DriveStatus, ErrorBody,
-    Event, PROTOCOL_VERSION, ReadyData, Response, StartResult, StatusResult, StopResult,
-    parse_request,
+    AccessKeyParams, AddCredentialResult, BucketEntry, BucketParams, Call, ClusterNode,
+    ClusterStatusResult, CredentialListEntry, CredentialParams, DriveStatus, ErrorBody, Event,
+    PROTOCOL_VERSION, ReadyData, Response, StartResult, StatusResult, StopResult, parse_request,
 };
 use serde::Serialize;
 use serde_json::Value;
+use smartstorage_s3::Credential;
 use smartstorage_store::{StoreError, names::validate_bucket_name};
 
 /// The binary's version, reported by `ready` and `status`.
@@ -114,14 +115,13 @@ impl Manager {
             Call::CreateBucket(BucketParams { name }) => {
                 let instance = self.running("createBucket")?;
                 validate_bucket_name(&name).map_err(store_error)?;
+                let me = instance.owner();
                 let info = instance
                     .store()
-                    .create_bucket(&name, instance.owner())
+                    .create_bucket(&name, me.as_deref())
                     .await
                     .map_err(|e| match e {
-                        StoreError::BucketAlreadyExists { bucket, owner }
-                            if owner.as_deref() == instance.owner() =>
-                        {
+                        StoreError::BucketAlreadyExists { bucket, owner } if owner == me => {
                             ErrorBody::new(
                                 "BucketAlreadyOwnedByYou",
                                 format!("bucket {bucket:?} already exists and is yours"),
@@ -190,7 +190,78 @@ impl Manager {
                 to_value(&status)
             }
             Call::ClusterStatus => to_value(&self.cluster_status()),
+            Call::AddCredential(params) => self.add_credential(params),
+            Call::RemoveCredential(params) => self.remove_credential(params),
+            Call::ListCredentials => {
+                let instance = self.running("listCredentials")?;
+                let ids: Vec<CredentialListEntry> = instance
+                    .credentials()
+                    .list()
+                    .into_iter()
+                    .map(|c| CredentialListEntry {
+                        access_key_id: c.access_key_id,
+                    })
+                    .collect();
+                to_value(&ids)
+            }
         }
+    }
+
+    /// `addCredential`: validated like config credentials; an existing access
+    /// key gets the new secret (and keeps its place in the list).
+    fn add_credential(&self, params: CredentialParams) -> Result<Value, ErrorBody> {
+        let instance = self.running("addCredential")?;
+        let CredentialParams {
+            access_key_id,
+            secret_access_key,
+        } = params;
+        let replaced = instance
+            .credentials()
+            .add(Credential {
+                access_key_id: access_key_id.clone(),
+                secret_access_key,
+            })
+            .map_err(|e| ErrorBody::new("InvalidCredential", e.to_string()))?;
+        tracing::info!(access_key_id = %access_key_id, replaced, "credential added");
+        to_value(&AddCredentialResult {
+            access_key_id,
+            replaced,
+        })
+    }
+
+    /// `removeCredential`: an unknown key is an error (a typo should not pass
+    /// silently), and so is the last credential while auth is on, since no
+    /// request could be signed any more (add the replacement first).
+    fn remove_credential(&self, params: AccessKeyParams) -> Result<Value, ErrorBody> {
+        let instance = self.running("removeCredential")?;
+        let store = instance.credentials();
+        let known: Vec<String> = store.list().into_iter().map(|c| c.access_key_id).collect();
+        let id = params.access_key_id;
+        if !known.contains(&id) {
+            return Err(ErrorBody::new(
+                "NoSuchCredential",
+                format!(
+                    "no credential has access key id {id:?}; known: {}",
+                    if known.is_empty() {
+                        "(none)".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+        if instance.auth_enabled() && known.len() == 1 {
+            return Err(ErrorBody::new(
+                "LastCredential",
+                format!(
+                    "cannot remove {id:?}: it is the last credential and auth is enabled, so no request could be signed; \
+                     add another credential first"
+                ),
+            ));
+        }
+        store.remove(&id);
+        tracing::info!(access_key_id = %id, "credential removed");
+        to_value(&AccessKeyParams { access_key_id: id })
     }
 
     fn running(&self, method: &str) -> Result<&Instance, ErrorBody> {

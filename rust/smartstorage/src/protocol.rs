@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Bumped on any incompatible change; reported in the `ready` event.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// 2: the credential methods (`addCredential`, `removeCredential`, `listCredentials`).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// A request line as received: `{ "id", "method", "params"? }`.
 #[derive(Debug, Deserialize)]
@@ -36,6 +37,12 @@ pub enum Call {
     Status,
     /// Cluster view (standalone: one local node).
     ClusterStatus,
+    /// Add a credential, or replace the secret of a known access key.
+    AddCredential(CredentialParams),
+    /// Remove a credential.
+    RemoveCredential(AccessKeyParams),
+    /// List the access key ids (never secrets), the first being the default one.
+    ListCredentials,
 }
 
 impl Call {
@@ -49,6 +56,9 @@ impl Call {
             Call::ListBuckets => "listBuckets",
             Call::Status => "status",
             Call::ClusterStatus => "clusterStatus",
+            Call::AddCredential(_) => "addCredential",
+            Call::RemoveCredential(_) => "removeCredential",
+            Call::ListCredentials => "listCredentials",
         }
     }
 }
@@ -59,6 +69,51 @@ impl Call {
 pub struct BucketParams {
     /// The bucket name.
     pub name: String,
+}
+
+/// Params of `addCredential`: an access key and its secret. `Debug` hides the
+/// secret, so a logged request never leaks it.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CredentialParams {
+    /// The access key id (1-128 visible ASCII characters other than `/ , = ;`).
+    pub access_key_id: String,
+    /// The secret (1-256 visible ASCII characters).
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for CredentialParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialParams")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<hidden>")
+            .finish()
+    }
+}
+
+/// Params of `removeCredential`; also its result and one entry of `listCredentials`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccessKeyParams {
+    /// The access key id.
+    pub access_key_id: String,
+}
+
+/// Result of `removeCredential`.
+pub type RemoveCredentialResult = AccessKeyParams;
+
+/// One entry of `listCredentials`: the access key id only, never the secret.
+pub type CredentialListEntry = AccessKeyParams;
+
+/// Result of `addCredential`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddCredentialResult {
+    /// The access key id.
+    pub access_key_id: String,
+    /// True when the key existed and only its secret changed (its position in
+    /// the list, and so whether it is the default credential, is kept).
+    pub replaced: bool,
 }
 
 /// Params of methods that take none: absent, `null` or `{}`.
@@ -111,6 +166,20 @@ pub fn parse_request(line: &str) -> Result<(u64, Call), (Option<u64>, ErrorBody)
     Ok((raw.id, call))
 }
 
+/// Every method name, in the order of docs/protocol.md.
+pub const METHODS: [&str; 10] = [
+    "start",
+    "stop",
+    "createBucket",
+    "deleteBucket",
+    "listBuckets",
+    "status",
+    "clusterStatus",
+    "addCredential",
+    "removeCredential",
+    "listCredentials",
+];
+
 fn decode_call(method: &str, params: Option<Value>) -> Result<Call, ErrorBody> {
     fn params_of<T: serde::de::DeserializeOwned>(
         method: &str,
@@ -149,12 +218,16 @@ fn decode_call(method: &str, params: Option<Value>) -> Result<Call, ErrorBody> {
             params_of::<NoParams>(method, params)?;
             Call::ClusterStatus
         }
+        "addCredential" => Call::AddCredential(params_of(method, params)?),
+        "removeCredential" => Call::RemoveCredential(params_of(method, params)?),
+        "listCredentials" => {
+            params_of::<NoParams>(method, params)?;
+            Call::ListCredentials
+        }
         other => {
             return Err(ErrorBody::new(
                 "UnknownMethod",
-                format!(
-                    "unknown method {other:?}; known: start, stop, createBucket, deleteBucket, listBuckets, status, clusterStatus"
-                ),
+                format!("unknown method {other:?}; known: {}", METHODS.join(", ")),
             ));
         }
     })
@@ -351,6 +424,57 @@ mod tests {
         assert_eq!(id, 4);
         let Call::Start(config) = call else { panic!() };
         assert_eq!(config.server.port, 0);
+    }
+
+    #[test]
+    fn credential_requests_decode_and_never_show_the_secret() {
+        let (_, call) = parse_request(
+            r#"{"id":1,"method":"addCredential","params":{"accessKeyId":"AK","secretAccessKey":"top-secret"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            call,
+            Call::AddCredential(CredentialParams {
+                access_key_id: "AK".into(),
+                secret_access_key: "top-secret".into(),
+            })
+        );
+        let shown = format!("{call:?}");
+        assert!(
+            shown.contains("AK") && !shown.contains("top-secret"),
+            "{shown}"
+        );
+        assert_eq!(
+            parse_request(r#"{"id":2,"method":"removeCredential","params":{"accessKeyId":"AK"}}"#)
+                .unwrap()
+                .1,
+            Call::RemoveCredential(AccessKeyParams {
+                access_key_id: "AK".into()
+            })
+        );
+        assert_eq!(
+            parse_request(r#"{"id":3,"method":"listCredentials"}"#)
+                .unwrap()
+                .1,
+            Call::ListCredentials
+        );
+        // A missing secret is a bad request, named.
+        let (_, err) =
+            parse_request(r#"{"id":4,"method":"addCredential","params":{"accessKeyId":"AK"}}"#)
+                .unwrap_err();
+        assert_eq!(err.code, "InvalidRequest");
+        assert!(err.message.contains("secretAccessKey"), "{}", err.message);
+    }
+
+    #[test]
+    fn every_listed_method_decodes() {
+        for method in METHODS {
+            let (_, err) = parse_request(&format!(r#"{{"id":1,"method":"{method}","params":5}}"#))
+                .unwrap_err();
+            assert_ne!(err.code, "UnknownMethod", "{method}");
+        }
+        let (_, err) = parse_request(r#"{"id":1,"method":"nope"}"#).unwrap_err();
+        assert!(err.message.contains("listCredentials"), "{}", err.message);
     }
 
     #[test]

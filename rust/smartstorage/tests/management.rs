@@ -95,6 +95,25 @@ impl Managed {
         r["result"]["port"].as_u64().unwrap() as u16
     }
 
+    /// Starts with auth enabled and these `(accessKeyId, secret)` credentials.
+    fn start_with_auth(&mut self, credentials: &[(&str, &str)]) -> u16 {
+        let dir = self.dir_path.clone();
+        let credentials: Vec<Value> = credentials
+            .iter()
+            .map(|(id, secret)| json!({ "accessKeyId": id, "secretAccessKey": secret }))
+            .collect();
+        let r = self.call(
+            "start",
+            json!({
+                "server": { "port": 0, "address": "127.0.0.1" },
+                "storage": { "directory": dir, "fsync": false },
+                "auth": { "enabled": true, "credentials": credentials },
+            }),
+        );
+        assert_eq!(r["ok"], json!(true), "start failed: {r}");
+        r["result"]["port"].as_u64().unwrap() as u16
+    }
+
     fn close_stdin(&mut self) {
         self.stdin.take();
     }
@@ -137,7 +156,10 @@ fn first_line_is_ready_with_version_and_protocol() {
     let ready = m.next_line();
     assert_eq!(ready["event"], "ready");
     assert_eq!(ready["data"]["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(ready["data"]["protocol"], 1);
+    assert_eq!(
+        ready["data"]["protocol"],
+        smartstorage::protocol::PROTOCOL_VERSION
+    );
 }
 
 #[test]
@@ -328,4 +350,305 @@ fn stop_then_start_again_reuses_the_directory_in_the_same_process() {
     m.start();
     let list = m.call("listBuckets", Value::Null);
     assert_eq!(list["result"][0]["name"], "kept", "{list}");
+}
+
+/// Status line and body of a raw HTTP exchange.
+struct HttpReply {
+    status: u16,
+    body: String,
+}
+
+impl HttpReply {
+    /// The S3 error code in the body, if any.
+    fn code(&self) -> &str {
+        self.body
+            .split_once("<Code>")
+            .and_then(|(_, rest)| rest.split_once("</Code>"))
+            .map_or("", |(code, _)| code)
+    }
+}
+
+/// `GET /` (ListBuckets) signed with SigV4 in the Authorization header for
+/// `access_key`/`secret`. The canonical request is written out by hand here
+/// (only the HMAC primitives come from the server crate), so the test does not
+/// trust the verifier's own canonicalisation.
+fn signed_list_buckets(port: u16, access_key: &str, secret: &str) -> HttpReply {
+    use smartstorage_s3::auth::sigv4::{EMPTY_SHA256, derive_signing_key, sha256_hex, sign};
+    let now = time::OffsetDateTime::now_utc();
+    let date = format!(
+        "{:04}{:02}{:02}",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    let timestamp = format!(
+        "{date}T{:02}{:02}{:02}Z",
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let host = format!("127.0.0.1:{port}");
+    let canonical = format!(
+        "GET\n/\n\nhost:{host}\nx-amz-content-sha256:{EMPTY_SHA256}\nx-amz-date:{timestamp}\n\n\
+         host;x-amz-content-sha256;x-amz-date\n{EMPTY_SHA256}"
+    );
+    let scope = format!("{date}/us-east-1/s3/aws4_request");
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{timestamp}\n{scope}\n{}",
+        sha256_hex(canonical.as_bytes())
+    );
+    let key = derive_signing_key(secret, &date, "us-east-1", "s3");
+    let signature = sign(&key, string_to_sign.as_bytes());
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(ANSWER_TIMEOUT)).unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: {host}\r\nx-amz-content-sha256: {EMPTY_SHA256}\r\nx-amz-date: {timestamp}\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential={access_key}/{scope}, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={signature}\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_string());
+    HttpReply { status, body }
+}
+
+/// Bucket names in a ListBuckets body.
+fn bucket_names(body: &str) -> Vec<String> {
+    body.split("<Name>")
+        .skip(1)
+        .filter_map(|s| s.split_once("</Name>").map(|(n, _)| n.to_string()))
+        .collect()
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|e| e["accessKeyId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn credentials_added_at_runtime_work_at_once_and_removed_ones_stop_working() {
+    let mut m = Managed::spawn();
+    m.next_line();
+    let port = m.start_with_auth(&[("FIRSTKEY", "first-secret")]);
+    assert_eq!(ids(&m.call("listCredentials", Value::Null)), ["FIRSTKEY"]);
+    assert_eq!(
+        signed_list_buckets(port, "SECONDKEY", "second-secret").code(),
+        "InvalidAccessKeyId"
+    );
+
+    let r = m.call(
+        "addCredential",
+        json!({ "accessKeyId": "SECONDKEY", "secretAccessKey": "second-secret" }),
+    );
+    assert_eq!(
+        r["result"],
+        json!({ "accessKeyId": "SECONDKEY", "replaced": false }),
+        "{r}"
+    );
+    assert_eq!(
+        ids(&m.call("listCredentials", json!({}))),
+        ["FIRSTKEY", "SECONDKEY"]
+    );
+    let ok = signed_list_buckets(port, "SECONDKEY", "second-secret");
+    assert_eq!(ok.status, 200, "{}", ok.body);
+
+    // Replacing the secret: the old one is refused from the next request on.
+    let r = m.call(
+        "addCredential",
+        json!({ "accessKeyId": "SECONDKEY", "secretAccessKey": "rotated-secret" }),
+    );
+    assert_eq!(r["result"]["replaced"], true, "{r}");
+    assert_eq!(
+        signed_list_buckets(port, "SECONDKEY", "second-secret").code(),
+        "SignatureDoesNotMatch"
+    );
+    assert_eq!(
+        signed_list_buckets(port, "SECONDKEY", "rotated-secret").status,
+        200
+    );
+    assert_eq!(
+        ids(&m.call("listCredentials", Value::Null)),
+        ["FIRSTKEY", "SECONDKEY"],
+        "a replaced key keeps its place"
+    );
+
+    let r = m.call("removeCredential", json!({ "accessKeyId": "SECONDKEY" }));
+    assert_eq!(r["result"], json!({ "accessKeyId": "SECONDKEY" }), "{r}");
+    let gone = signed_list_buckets(port, "SECONDKEY", "rotated-secret");
+    assert_eq!((gone.status, gone.code()), (403, "InvalidAccessKeyId"));
+    assert_eq!(
+        signed_list_buckets(port, "FIRSTKEY", "first-secret").status,
+        200
+    );
+}
+
+#[test]
+fn credential_methods_refuse_bad_input_with_clear_codes() {
+    let mut m = Managed::spawn();
+    m.next_line();
+    let r = m.call("listCredentials", Value::Null);
+    assert_eq!(r["error"]["code"], "NotRunning", "{r}");
+    let r = m.call(
+        "addCredential",
+        json!({ "accessKeyId": "EARLY", "secretAccessKey": "s" }),
+    );
+    assert_eq!(r["error"]["code"], "NotRunning", "{r}");
+    m.start_with_auth(&[("ONLYKEY", "only-secret")]);
+
+    let r = m.call(
+        "addCredential",
+        json!({ "accessKeyId": "has space", "secretAccessKey": "s" }),
+    );
+    assert_eq!(r["error"]["code"], "InvalidCredential", "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has space"),
+        "{r}"
+    );
+    let r = m.call(
+        "addCredential",
+        json!({ "accessKeyId": "GOODKEY", "secretAccessKey": "with space" }),
+    );
+    assert_eq!(r["error"]["code"], "InvalidCredential", "{r}");
+    assert!(
+        !r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("with space"),
+        "the secret must not be echoed: {r}"
+    );
+    let r = m.call("addCredential", json!({ "accessKeyId": "NOSECRET" }));
+    assert_eq!(r["error"]["code"], "InvalidRequest", "{r}");
+
+    let r = m.call("removeCredential", json!({ "accessKeyId": "UNKNOWN" }));
+    assert_eq!(r["error"]["code"], "NoSuchCredential", "{r}");
+    assert!(
+        r["error"]["message"].as_str().unwrap().contains("ONLYKEY"),
+        "{r}"
+    );
+    let r = m.call("removeCredential", json!({ "accessKeyId": "ONLYKEY" }));
+    assert_eq!(r["error"]["code"], "LastCredential", "{r}");
+    assert_eq!(ids(&m.call("listCredentials", Value::Null)), ["ONLYKEY"]);
+
+    // With another one in place, the old one can go.
+    m.call(
+        "addCredential",
+        json!({ "accessKeyId": "NEXTKEY", "secretAccessKey": "next-secret" }),
+    );
+    let r = m.call("removeCredential", json!({ "accessKeyId": "ONLYKEY" }));
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(ids(&m.call("listCredentials", Value::Null)), ["NEXTKEY"]);
+}
+
+#[test]
+fn without_auth_the_last_credential_may_be_removed() {
+    let mut m = Managed::spawn();
+    m.next_line();
+    m.start();
+    assert_eq!(ids(&m.call("listCredentials", Value::Null)), ["STORAGE"]);
+    let r = m.call("removeCredential", json!({ "accessKeyId": "STORAGE" }));
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(ids(&m.call("listCredentials", Value::Null)).is_empty());
+    let r = m.call("removeCredential", json!({ "accessKeyId": "STORAGE" }));
+    assert_eq!(r["error"]["code"], "NoSuchCredential", "{r}");
+}
+
+#[test]
+fn no_answer_ever_carries_a_secret() {
+    let mut m = Managed::spawn();
+    m.next_line();
+    m.start_with_auth(&[("KEYONE", "SECRET-ONE-xyz")]);
+    let mut answers = Vec::new();
+    for (method, params) in [
+        (
+            "addCredential",
+            json!({ "accessKeyId": "KEYTWO", "secretAccessKey": "SECRET-TWO-xyz" }),
+        ),
+        (
+            "addCredential",
+            json!({ "accessKeyId": "KEYTWO", "secretAccessKey": "SECRET-TWO-b-xyz" }),
+        ),
+        (
+            "addCredential",
+            json!({ "accessKeyId": "KEYTHREE", "secretAccessKey": "SECRET THREE" }),
+        ),
+        ("listCredentials", Value::Null),
+        ("status", Value::Null),
+        ("removeCredential", json!({ "accessKeyId": "KEYTWO" })),
+    ] {
+        answers.push(m.call(method, params).to_string());
+    }
+    for answer in answers {
+        assert!(!answer.contains("SECRET"), "{answer}");
+    }
+}
+
+#[test]
+fn buckets_created_over_ipc_belong_to_the_first_live_credential() {
+    let mut m = Managed::spawn();
+    m.next_line();
+    let port = m.start_with_auth(&[("OWNERA", "secret-a"), ("OWNERB", "secret-b")]);
+    assert_eq!(
+        m.call("createBucket", json!({ "name": "of-a" }))["ok"],
+        true
+    );
+    let a = signed_list_buckets(port, "OWNERA", "secret-a");
+    assert_eq!(bucket_names(&a.body), ["of-a"], "{}", a.body);
+    let b = signed_list_buckets(port, "OWNERB", "secret-b");
+    assert_eq!(b.status, 200, "{}", b.body);
+    assert!(bucket_names(&b.body).is_empty(), "{}", b.body);
+
+    // Once OWNERA is gone, OWNERB is the first credential, and the owner of new buckets.
+    m.call("removeCredential", json!({ "accessKeyId": "OWNERA" }));
+    assert_eq!(
+        m.call("createBucket", json!({ "name": "of-b" }))["ok"],
+        true
+    );
+    let b = signed_list_buckets(port, "OWNERB", "secret-b");
+    assert_eq!(bucket_names(&b.body), ["of-b"], "{}", b.body);
+    // A name taken by another owner is BucketAlreadyExists, not "owned by you".
+    let r = m.call("createBucket", json!({ "name": "of-a" }));
+    assert_eq!(r["error"]["code"], "BucketAlreadyExists", "{r}");
+}
+
+#[test]
+fn invalid_credentials_in_the_start_config_are_refused_naming_the_field() {
+    let mut m = Managed::spawn();
+    m.next_line();
+    let r = m.call(
+        "start",
+        json!({ "server": { "port": 0 }, "auth": { "enabled": true, "credentials": [{ "accessKeyId": "bad/key", "secretAccessKey": "s" }] } }),
+    );
+    assert_eq!(r["error"]["code"], "InvalidConfig", "{r}");
+    let message = r["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("auth.credentials.0.accessKeyId") && message.contains("\"bad/key\""),
+        "{r}"
+    );
+    let r = m.call(
+        "start",
+        json!({ "server": { "port": 0 }, "auth": { "credentials": [{ "accessKeyId": "GOOD", "secretAccessKey": "not ok" }] } }),
+    );
+    assert_eq!(r["error"]["code"], "InvalidConfig", "{r}");
+    let message = r["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("auth.credentials.0.secretAccessKey") && !message.contains("not ok"),
+        "{r}"
+    );
+    assert_eq!(m.call("status", Value::Null)["result"]["running"], false);
 }

@@ -8,20 +8,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use smartstorage::config::Config;
 use smartstorage::protocol::{
-    BucketEntry, BucketResult, ClusterStatusResult, Event, Response, StartResult, StatusResult,
-    StopResult, parse_request,
+    AddCredentialResult, BucketEntry, BucketResult, ClusterStatusResult, CredentialListEntry,
+    Event, METHODS, RemoveCredentialResult, Response, StartResult, StatusResult, StopResult,
+    parse_request,
 };
 use std::path::PathBuf;
-
-const METHODS: [&str; 7] = [
-    "start",
-    "stop",
-    "createBucket",
-    "deleteBucket",
-    "listBuckets",
-    "status",
-    "clusterStatus",
-];
 
 fn fixtures() -> Vec<(String, String)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/fixtures");
@@ -83,6 +74,9 @@ fn every_fixture_parses_into_the_rust_types() {
                     "listBuckets" => round_trips::<Vec<BucketEntry>>(&name, &result),
                     "status" => round_trips::<StatusResult>(&name, &result),
                     "clusterStatus" => round_trips::<ClusterStatusResult>(&name, &result),
+                    "addCredential" => round_trips::<AddCredentialResult>(&name, &result),
+                    "removeCredential" => round_trips::<RemoveCredentialResult>(&name, &result),
+                    "listCredentials" => round_trips::<Vec<CredentialListEntry>>(&name, &result),
                     other => panic!("{name}: no result type for method {other:?}"),
                 }
             }
