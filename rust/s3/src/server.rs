@@ -87,12 +87,10 @@ pub async fn start_server(
     let (stop_tx, stop_rx) = watch::channel(false);
     let connections = Arc::new(tokio::sync::Mutex::new(Some(GracefulShutdown::new())));
     let permits = Arc::new(Semaphore::new(state.config.limits.max_connections));
-    let accept_tasks = listeners
-        .into_iter()
-        .map(|listener| {
-            tokio::spawn(accept_loop(listener, state.clone(), stop_rx.clone(), connections.clone(), permits.clone()))
-        })
-        .collect();
+    // One loop for every listener: a freed connection slot must go to whichever
+    // address family has a client waiting (one loop per listener let an idle
+    // [::1] loop sit on the only free slot while IPv4 clients waited forever).
+    let accept_tasks = vec![tokio::spawn(accept_loop(listeners, state.clone(), stop_rx, connections.clone(), permits))];
     let credentials = state.credentials.clone();
     Ok(RunningServer { port, local_addrs, stop_tx, accept_tasks, connections, credentials })
 }
@@ -124,18 +122,28 @@ async fn bind_listeners(address: &str, port: u16) -> std::io::Result<Vec<TcpList
     Ok(listeners)
 }
 
+/// Accepts on every listener while a connection slot is free. At the cap,
+/// new clients wait in the kernel's backlog until a connection ends.
 async fn accept_loop(
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     state: Arc<AppState>,
     mut stop_rx: watch::Receiver<bool>,
     connections: Arc<tokio::sync::Mutex<Option<GracefulShutdown>>>,
     permits: Arc<Semaphore>,
 ) {
     loop {
-        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+        // Waiting for a slot must not block shutdown: at the cap, stop anyway.
+        let permit = tokio::select! {
+            _ = stop_rx.changed() => return,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
+            },
+        };
+        let accepts = listeners.iter().map(|l| Box::pin(l.accept()));
         let (stream, remote) = tokio::select! {
             _ = stop_rx.changed() => return,
-            accepted = listener.accept() => match accepted {
+            (accepted, _, _) = futures_util::future::select_all(accepts) => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
                     // EMFILE and friends: back off briefly instead of spinning.

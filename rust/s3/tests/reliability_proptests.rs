@@ -170,6 +170,16 @@ fn xml_doc() -> impl Strategy<Value = String> {
         Just("CreateBucketConfiguration"),
         Just("LocationConstraint"),
         Just("x:Key"),
+        Just("CORSConfiguration"),
+        Just("CORSRule"),
+        Just("AllowedOrigin"),
+        Just("AllowedMethod"),
+        Just("AllowedHeader"),
+        Just("MaxAgeSeconds"),
+        Just("Tagging"),
+        Just("TagSet"),
+        Just("Tag"),
+        Just("Value"),
     ];
     leaf.prop_recursive(4, 64, 6, move |inner| {
         (
@@ -270,6 +280,97 @@ proptest! {
         let mut prefixed = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>".to_vec();
         prefixed.extend_from_slice(doc.as_bytes());
         check_xml(&prefixed);
+    }
+}
+
+/// JSON-ish policy documents: valid skeletons with hostile leaves.
+fn policy_doc() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("\"*\"".to_string()),
+        Just("\"s3:*\"".to_string()),
+        Just("\"s3:GetObject\"".to_string()),
+        Just("\"arn:aws:s3:::bucket/*\"".to_string()),
+        Just("\"arn:aws:s3:::bucket/${aws:username}/*\"".to_string()),
+        Just("\"arn:aws:s3:::bucket/*a*a*a*a*a*a*a*a*b\"".to_string()),
+        Just("\"arn:aws:s3:::bucket/${\"".to_string()),
+        Just("\"203.0.113.0/24\"".to_string()),
+        Just("\"::1/129\"".to_string()),
+        Just("\"2026-01-01T00:00:00Z\"".to_string()),
+        Just("true".to_string()),
+        Just("null".to_string()),
+        Just("1e999".to_string()),
+        Just("-0".to_string()),
+        Just("[]".to_string()),
+        Just("{}".to_string()),
+        "\"[ -~]{0,12}\"".prop_map(|s| s),
+    ];
+    let field = prop_oneof![
+        Just("Effect"), Just("Principal"), Just("NotPrincipal"), Just("Action"), Just("NotAction"), Just("Resource"),
+        Just("NotResource"), Just("Condition"), Just("Sid"), Just("AWS"), Just("StringLike"), Just("IpAddress"),
+        Just("NotIpAddress"), Just("DateLessThan"), Just("Bool"), Just("aws:SourceIp"), Just("s3:prefix"),
+        Just("ForAnyValue:StringEquals"), Just("StringEqualsIfExists"), Just("Null"), Just("NumericLessThan"),
+    ];
+    let value = leaf.prop_recursive(3, 24, 4, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            prop::collection::vec((field.clone(), inner), 0..4)
+                .prop_map(|v| format!("{{{}}}", v.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(","))),
+        ]
+    });
+    (prop::collection::vec(value, 1..3), any::<bool>()).prop_map(|(statements, v2012)| {
+        let version = if v2012 { "2012-10-17" } else { "2008-10-17" };
+        format!("{{\"Version\":\"{version}\",\"Statement\":[{}]}}", statements.join(","))
+    })
+}
+
+fn authorization() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..120),
+        (hostile_text(6), hostile_text(6), "[a-z;-]{0,30}", "[0-9a-f]{0,70}").prop_map(|(ak, scope, signed, sig)| {
+            format!("AWS4-HMAC-SHA256 Credential={ak}/20260101/{scope}/s3/aws4_request, SignedHeaders={signed}, Signature={sig}")
+                .into_bytes()
+        }),
+        hostile_text(20).prop_map(|t| format!("AWS4-HMAC-SHA256 {t}").into_bytes()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn policy_documents_never_panic(doc in policy_doc(), raw in prop::collection::vec(any::<u8>(), 0..80), key in hostile_text(6)) {
+        check_policy(doc.as_bytes(), &key);
+        check_policy(&raw, &key);
+    }
+
+    #[test]
+    fn sigv4_parsing_never_panics(header in authorization(), query in hostile_text(16), path in hostile_text(16)) {
+        check_sigv4(&header, &query, &format!("/{path}"));
+    }
+
+    #[test]
+    fn cors_and_tagging_documents_never_panic(doc in xml_doc(), raw in prop::collection::vec(any::<u8>(), 0..64)) {
+        check_config_xml(doc.as_bytes());
+        check_config_xml(&raw);
+    }
+
+    #[test]
+    fn post_object_forms_never_panic(
+        boundary in "[ -~]{0,12}",
+        parts in prop::collection::vec((hostile_text(4), prop::collection::vec(any::<u8>(), 0..40)), 0..4),
+        junk in prop::collection::vec(any::<u8>(), 0..40),
+        cuts in prop::collection::vec(any::<usize>(), 0..6),
+    ) {
+        let mut body = Vec::new();
+        for (name, data) in &parts {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes());
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(&junk);
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        check_form(&boundary, &body, &cuts);
+        check_form(&boundary, &junk, &cuts);
     }
 }
 

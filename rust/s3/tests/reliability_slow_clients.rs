@@ -215,3 +215,24 @@ async fn huge_and_repeated_headers_are_refused_without_hurting_the_server() {
     assert_eq!(s.get("/").await.status, StatusCode::OK);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_is_not_blocked_by_a_full_connection_cap() {
+    let mut config = ServerConfig::default();
+    config.limits.max_connections = 2;
+    config.limits.header_read_timeout = Duration::from_secs(30);
+    let s = TestServer::start_with(config).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(("127.0.0.1", s.port)).await.unwrap();
+        stream.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let t = Instant::now();
+    tokio::time::timeout(Duration::from_secs(15), s.stop())
+        .await
+        .expect("shutdown hung while every connection slot was taken");
+    assert!(t.elapsed() < Duration::from_secs(12), "shutdown took {:?}", t.elapsed());
+    drop(held);
+}

@@ -749,7 +749,9 @@ fn sigkill_at_random_moments_never_loses_or_tears_acknowledged_writes() {
         std::thread::scope(|scope| {
             let victim = server.take().unwrap();
             for (w, model) in models.iter_mut().enumerate() {
-                let client = victim.client();
+                // Never resend: an error must mean "outcome unknown".
+                let mut client = victim.client();
+                client.retry_stale = false;
                 let stop = &stop;
                 let seed = seeds[w];
                 scope.spawn(move || {

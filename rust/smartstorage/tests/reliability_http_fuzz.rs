@@ -24,8 +24,8 @@ const MARKER: &str = "ssfuzzmarker";
 /// Content of a file planted outside the storage directory: no answer may ever contain it.
 const SECRET: &str = "SECRET-ssfuzz-7d1f0c2a";
 
-fn pick<'a, T>(rng: &mut Rng, items: &'a [T]) -> &'a T {
-    &items[rng.below(items.len() as u64) as usize]
+fn pick(rng: &mut Rng, items: &[&'static str]) -> &'static str {
+    items[rng.below(items.len() as u64) as usize]
 }
 
 const BUCKETS: &[&str] = &[
@@ -136,8 +136,18 @@ const QUERIES: &[&str] = &[
     "a=%zz",
 ];
 
-const METHODS: &[&str] = &["GET", "GET", "PUT", "PUT", "POST", "DELETE", "HEAD", "OPTIONS", "PATCH", "get", "", "G\tT", "CONNECT", "TRACE"];
-const VERSIONS: &[&str] = &["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/9.9", "HTTP/1.1 extra", "", "HTTX/1.1"];
+const METHODS: &[&str] = &[
+    "GET", "GET", "GET", "PUT", "PUT", "PUT", "POST", "POST", "DELETE", "DELETE", "HEAD",
+    "OPTIONS", "PATCH", "get", "", "G\tT", "CONNECT", "TRACE",
+];
+const BAD_VERSIONS: &[&str] = &[
+    "HTTP/1.0",
+    "HTTP/2.0",
+    "HTTP/9.9",
+    "HTTP/1.1 extra",
+    "",
+    "HTTX/1.1",
+];
 
 fn key(rng: &mut Rng) -> String {
     let n = rng.range(1, 7);
@@ -176,12 +186,13 @@ fn target(rng: &mut Rng) -> String {
 }
 
 /// Extra headers, each a complete line without CRLF (some deliberately malformed).
-fn headers(rng: &mut Rng, body_len: usize) -> (Vec<String>, bool) {
+fn headers(rng: &mut Rng, body_len: usize) -> (Vec<String>, bool, bool) {
     let mut h = Vec::new();
     let mut framed = false;
-    match rng.below(10) {
+    let mut short = false;
+    match rng.below(30) {
         0 => {}
-        1 => h.push("Host: fuzz.localhost".into()),
+        1 | 5..=7 => h.push("Host: fuzz.localhost".into()),
         2 => h.push(format!("Host: {}", "h".repeat(rng.range(1, 5000) as usize))),
         3 => {
             h.push("Host: a".into());
@@ -190,7 +201,7 @@ fn headers(rng: &mut Rng, body_len: usize) -> (Vec<String>, bool) {
         4 => h.push("Host: [::1".into()),
         _ => h.push("Host: 127.0.0.1".into()),
     }
-    match rng.below(14) {
+    match rng.below(40) {
         0 => {}
         1 => h.push("Content-Length: -1".into()),
         2 => h.push("Content-Length: 99999999999999999999999".into()),
@@ -198,7 +209,13 @@ fn headers(rng: &mut Rng, body_len: usize) -> (Vec<String>, bool) {
             h.push(format!("Content-Length: {body_len}"));
             h.push(format!("Content-Length: {}", body_len + 1));
         }
-        4 => h.push(format!("Content-Length: {}", body_len + rng.range(1, 100) as usize)),
+        4 => {
+            h.push(format!(
+                "Content-Length: {}",
+                body_len + rng.range(1, 100) as usize
+            ));
+            short = true;
+        }
         5 => {
             h.push("Transfer-Encoding: chunked".into());
             framed = true;
@@ -266,16 +283,21 @@ fn headers(rng: &mut Rng, body_len: usize) -> (Vec<String>, bool) {
         "Upgrade: h2c",
         "Content-Type: multipart/form-data; boundary=",
         "Content-Type: multipart/form-data; boundary=xyz",
-        "Content-Type: \u{0}",
+    ];
+    let malformed: &[&str] = &[
         "Bad Header: space in name",
         "NoColonHere",
         " leading-space: obs-fold",
         "\tfolded continuation",
         "x-nul: a\u{0}b",
         ": empty-name",
+        "Content-Type: \u{0}",
     ];
     for _ in 0..rng.below(5) {
         h.push(pick(rng, extras).to_string());
+    }
+    if rng.chance(8) {
+        h.push(pick(rng, malformed).to_string());
     }
     if rng.chance(4) {
         // Many small headers.
@@ -285,9 +307,12 @@ fn headers(rng: &mut Rng, body_len: usize) -> (Vec<String>, bool) {
     }
     if rng.chance(3) {
         // One huge header.
-        h.push(format!("x-amz-meta-huge: {}", "v".repeat(rng.range(1000, 300_000) as usize)));
+        h.push(format!(
+            "x-amz-meta-huge: {}",
+            "v".repeat(rng.range(1000, 300_000) as usize)
+        ));
     }
-    (h, framed)
+    (h, framed, short)
 }
 
 fn body(rng: &mut Rng) -> Vec<u8> {
@@ -305,12 +330,21 @@ fn body(rng: &mut Rng) -> Vec<u8> {
 }
 
 /// One raw request.
-fn request(rng: &mut Rng) -> (String, String, Vec<u8>) {
-    let method = if rng.chance(2) { "A".repeat(rng.range(1, 20_000) as usize) } else { pick(rng, METHODS).to_string() };
+/// One raw request: (method, target, bytes, whether it is knowingly incomplete).
+fn request(rng: &mut Rng) -> (String, String, Vec<u8>, bool) {
+    let method = if rng.chance(2) {
+        "A".repeat(rng.range(1, 20_000) as usize)
+    } else {
+        pick(rng, METHODS).to_string()
+    };
     let target = target(rng);
-    let version = pick(rng, VERSIONS);
+    let version = if rng.chance(8) {
+        pick(rng, BAD_VERSIONS)
+    } else {
+        "HTTP/1.1"
+    };
     let body = body(rng);
-    let (hs, chunked) = headers(rng, body.len());
+    let (hs, chunked, mut incomplete) = headers(rng, body.len());
     let mut out = Vec::new();
     let line_end: &[u8] = if rng.chance(5) { b"\n" } else { b"\r\n" };
     out.extend_from_slice(format!("{method} {target} {version}").as_bytes());
@@ -335,16 +369,21 @@ fn request(rng: &mut Rng) -> (String, String, Vec<u8>) {
     if rng.chance(3) {
         // Cut the request short at a random point.
         let cut = rng.below(out.len() as u64 + 1) as usize;
+        incomplete |= cut < out.len();
         out.truncate(cut);
     }
-    (method, target, out)
+    (method, target, out, incomplete)
 }
 
 /// What the server did with one request.
 #[derive(Debug)]
 enum Answer {
     /// A complete response: status, whether it carried x-amz-request-id, body.
-    Response { status: u16, ours: bool, body: Vec<u8> },
+    Response {
+        status: u16,
+        ours: bool,
+        body: Vec<u8>,
+    },
     /// Closed (or reset) without a response.
     Closed,
     /// Nothing within the time limit, even after the client half-closed.
@@ -375,22 +414,27 @@ fn parse(buf: &[u8], head_request: bool) -> Option<(u16, bool, Vec<u8>)> {
         return match len {
             Some(n) if body_start.len() >= n => Some((status, ours, body_start[..n].to_vec())),
             Some(_) => None,
-            None if head.contains("transfer-encoding: chunked") => {
-                body_start.windows(5).any(|w| w == b"0\r\n\r\n").then(|| (status, ours, body_start.to_vec()))
-            }
+            None if head.contains("transfer-encoding: chunked") => body_start
+                .windows(5)
+                .any(|w| w == b"0\r\n\r\n")
+                .then(|| (status, ours, body_start.to_vec())),
             None => Some((status, ours, body_start.to_vec())),
         };
     }
 }
 
-fn exchange(port: u16, raw: &[u8], head_request: bool) -> Answer {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return Answer::Closed };
+fn exchange(port: u16, raw: &[u8], head_request: bool, incomplete: bool) -> Answer {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return Answer::Closed;
+    };
     let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
     let _ = stream.write_all(raw);
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 * 1024];
-    let mut half_closed = false;
-    let mut deadline = Instant::now() + Duration::from_secs(3);
+    // A request known to be cut short: say so at once (the server would
+    // otherwise rightly wait for the rest).
+    let mut half_closed = incomplete && stream.shutdown(Shutdown::Write).is_ok();
+    let mut deadline = Instant::now() + Duration::from_secs(if half_closed { 4 } else { 3 });
     loop {
         if let Some((status, ours, body)) = parse(&buf, head_request) {
             return Answer::Response { status, ours, body };
@@ -413,15 +457,37 @@ fn exchange(port: u16, raw: &[u8], head_request: bool) -> Answer {
                     Some((status, ours, body)) => Answer::Response { status, ours, body },
                     None if buf.starts_with(b"HTTP/") => {
                         // Headers and a body cut by the close: still an answer.
-                        let status = String::from_utf8_lossy(&buf).split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-                        Answer::Response { status, ours: false, body: Vec::new() }
+                        let status = String::from_utf8_lossy(&buf)
+                            .split_whitespace()
+                            .nth(1)
+                            .and_then(|s| s.parse().ok())
+                            .unwrap_or(0);
+                        Answer::Response {
+                            status,
+                            ours: false,
+                            body: Vec::new(),
+                        }
                     }
                     None => Answer::Closed,
                 };
             }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-            Err(_) => return if buf.is_empty() { Answer::Closed } else { Answer::Response { status: 0, ours: false, body: Vec::new() } },
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => {
+                return if buf.is_empty() {
+                    Answer::Closed
+                } else {
+                    Answer::Response {
+                        status: 0,
+                        ours: false,
+                        body: Vec::new(),
+                    }
+                };
+            }
         }
     }
 }
@@ -442,6 +508,223 @@ fn escaped_files(roots: &[&Path], data: &Path) -> Vec<String> {
     found
 }
 
+/// A well-formed PUT of a hostile but valid key (traversal-looking segments,
+/// backslashes, dots, unicode, empty segments, long components): it must be
+/// stored, read back byte for byte, listed under its exact name, and deleted.
+fn clean_round_trip(c: &mut Client, rng: &mut Rng, st: &mut FuzzStats) {
+    const SEGMENTS: &[&str] = &[
+        "..",
+        ".",
+        "",
+        "...",
+        "\\",
+        "..\\..",
+        "%",
+        "%2e%2e",
+        "a",
+        "ü",
+        "𝄞",
+        " ",
+        "+",
+        "#",
+        "?",
+        "&",
+        ".s3meta",
+        ".s3data-0123456789abcdef0123456789abcdef",
+        ".smartstorage",
+        "tmp",
+        "lock",
+        "CON",
+        "nul",
+        "a:b",
+        "*",
+        "~",
+        MARKER,
+    ];
+    // Each worker its own first segment, so no other worker races these keys.
+    let mut key = format!("{}", st.worker);
+    for _ in 0..rng.range(1, 6) {
+        key.push('/');
+        key.push_str(pick(rng, SEGMENTS));
+        if rng.chance(5) {
+            key.push_str(&"x".repeat(rng.range(200, 400) as usize));
+        }
+    }
+    if key.is_empty() || key.len() > 1024 {
+        return;
+    }
+    let body = content(&key, rng.below(3000) as usize);
+    let path = format!("/fuzz/{}", encode_key(&key));
+    st.requests += 1;
+    let Ok(r) = c.put(&path, &body) else { return };
+    if r.status != 200 {
+        st.failures.push(format!(
+            "valid key {key:?} refused: {} {}",
+            r.status,
+            r.text()
+        ));
+        return;
+    }
+    st.round_trips += 1;
+    match c.get(&path) {
+        Ok(r) if r.status == 200 && r.body == body => {}
+        Ok(r) => st.failures.push(format!(
+            "key {key:?} read back as {} with {} bytes",
+            r.status,
+            r.body.len()
+        )),
+        Err(e) => st
+            .failures
+            .push(format!("key {key:?} read back failed: {e}")),
+    }
+    let list = format!(
+        "/fuzz?list-type=2&encoding-type=url&prefix={}",
+        encode_key(&key)
+    );
+    if let Ok(r) = c.get(&list) {
+        let listed: Vec<String> = xml_fields(&r.text(), "Key")
+            .iter()
+            .map(|k| url_decode(&xml_unescape(k)))
+            .collect();
+        if !listed.contains(&key) {
+            st.failures
+                .push(format!("key {key:?} not listed under its name: {listed:?}"));
+        }
+    }
+    if rng.chance(50) {
+        let _ = c.request("DELETE", &path, &[], b"");
+    }
+}
+
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+        } else {
+            out.push(if b[i] == b'+' { b' ' } else { b[i] });
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Default)]
+struct FuzzStats {
+    worker: String,
+    slowest: (Duration, String),
+    statuses: BTreeMap<u16, u64>,
+    codes: BTreeMap<String, u64>,
+    requests: u64,
+    closed: u64,
+    round_trips: u64,
+    failures: Vec<String>,
+}
+
+fn fuzz_worker(server: &Server, mut rng: Rng, deadline: Instant) -> FuzzStats {
+    let mut st = FuzzStats {
+        worker: format!("w{:x}", rng.next_u64()),
+        ..FuzzStats::default()
+    };
+    let mut c = server.client();
+    while Instant::now() < deadline && st.failures.len() < 10 {
+        if rng.chance(15) {
+            clean_round_trip(&mut c, &mut rng, &mut st);
+            continue;
+        }
+        let (method, target, raw, incomplete) = request(&mut rng);
+        st.requests += 1;
+        let head = method == "HEAD";
+        let shown = || String::from_utf8_lossy(&raw[..raw.len().min(400)]).into_owned();
+        let t = Instant::now();
+        let answer = exchange(server.port, &raw, head, incomplete);
+        let took = t.elapsed();
+        if took > st.slowest.0 {
+            st.slowest = (took, shown().chars().take(160).collect());
+        }
+        match answer {
+            Answer::Hung => st
+                .failures
+                .push(format!("no answer and no close: {:?}", shown())),
+            Answer::Closed => st.closed += 1,
+            Answer::Response { status, ours, body } => {
+                *st.statuses.entry(status).or_default() += 1;
+                let text = String::from_utf8_lossy(&body);
+                let code = if ours {
+                    xml_field(&text, "Code").unwrap_or_else(|| status.to_string())
+                } else {
+                    format!("http-{status}")
+                };
+                *st.codes.entry(code).or_default() += 1;
+                if status == 500 || text.contains("<Code>InternalError</Code>") {
+                    st.failures
+                        .push(format!("500 InternalError for {:?}: {text}", shown()));
+                }
+                if ours && status >= 400 && !head && !text.contains("<Error><Code>") {
+                    st.failures.push(format!(
+                        "{status} without an S3 error body for {:?}: {text:?}",
+                        shown()
+                    ));
+                }
+                if text.contains(SECRET) {
+                    st.failures.push(format!(
+                        "a file outside the storage directory was served for {:?}",
+                        shown()
+                    ));
+                }
+                // A key the server accepted reads back exactly.
+                let has = |needle: &[u8]| {
+                    raw.windows(needle.len())
+                        .any(|w| w.eq_ignore_ascii_case(needle))
+                };
+                if method == "PUT"
+                    && status == 200
+                    && target.starts_with("/fuzz/")
+                    && !target.contains('?')
+                    && !has(b"x-amz-copy-source")
+                    && !has(b"transfer-encoding")
+                    && !has(b"aws-chunked")
+                    && !has(b"STREAMING")
+                    && !has(b"host: fuzz.")
+                {
+                    let sent = raw
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .map(|p| raw[p + 4..].to_vec());
+                    if let (Ok(r), Some(sent)) = (c.get(&target), sent) {
+                        st.round_trips += 1;
+                        if r.status != 200 || r.body != sent {
+                            st.failures.push(format!(
+                                "PUT {target:?} → 200 but GET → {} with {} bytes (sent {})",
+                                r.status,
+                                r.body.len(),
+                                sent.len()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if st.requests % 100 == 0 {
+            server.assert_no_panic();
+            assert!(
+                c.get("/_smartstorage/health")
+                    .is_ok_and(|r| r.status == 200),
+                "the server stopped answering after {} requests",
+                st.requests
+            );
+        }
+    }
+    st
+}
+
 #[test]
 fn hostile_http_never_panics_escapes_hangs_or_fails_internally() {
     let secs = knob("SMARTSTORAGE_HTTP_FUZZ_SECS", 8);
@@ -458,83 +741,106 @@ fn hostile_http_never_panics_escapes_hangs_or_fails_internally() {
     std::fs::write(outside.join("secret.txt"), SECRET).unwrap();
     std::fs::write(base.join("secret.txt"), SECRET).unwrap();
     let config = base.join("config.json");
-    std::fs::write(&config, r#"{"limits":{"requestTimeout":2000,"maxObjectSize":1048576}}"#).unwrap();
+    std::fs::write(
+        &config,
+        r#"{"limits":{"requestTimeout":2000,"maxObjectSize":1048576}}"#,
+    )
+    .unwrap();
     let server = Server::spawn_in(Some(&cwd), &[], &data, &[], Some(&config));
     let mut c = server.client();
     ensure_bucket(&mut c, "fuzz");
-    assert_eq!(c.put("/fuzz/k", b"known object").unwrap().status, 200);
+    assert_eq!(c.put("/fuzz/pinned", b"known object").unwrap().status, 200);
 
     let started = Instant::now();
+    let deadline = started + Duration::from_secs(secs);
+    let threads = knob("SMARTSTORAGE_HTTP_FUZZ_THREADS", 8);
+    let seeds: Vec<u64> = (0..threads).map(|_| rng.next_u64()).collect();
+    let results: Vec<FuzzStats> = std::thread::scope(|scope| {
+        let handles: Vec<_> = seeds
+            .iter()
+            .map(|&seed| {
+                let server = &server;
+                scope.spawn(move || fuzz_worker(server, Rng::new(seed), deadline))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
     let mut statuses: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut codes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut slowest = (Duration::ZERO, String::new());
     let (mut requests, mut closed, mut round_trips) = (0u64, 0u64, 0u64);
     let mut failures = Vec::new();
-    while started.elapsed() < Duration::from_secs(secs) && failures.len() < 10 {
-        let (method, target, raw) = request(&mut rng);
-        requests += 1;
-        let head = method == "HEAD";
-        match exchange(server.port, &raw, head) {
-            Answer::Hung => failures.push(format!("no answer and no close: {:?}", String::from_utf8_lossy(&raw[..raw.len().min(300)]))),
-            Answer::Closed => closed += 1,
-            Answer::Response { status, ours, body } => {
-                *statuses.entry(status).or_default() += 1;
-                let text = String::from_utf8_lossy(&body);
-                if status == 500 || text.contains("<Code>InternalError</Code>") {
-                    failures.push(format!("500 InternalError for {:?}: {text}", String::from_utf8_lossy(&raw[..raw.len().min(300)])));
-                }
-                if ours && status >= 400 && !head && !text.contains("<Error><Code>") {
-                    failures.push(format!("{status} without an S3 error body for {target:?}: {text:?}"));
-                }
-                if text.contains(SECRET) {
-                    failures.push(format!("a file outside the storage directory was served for {target:?}"));
-                }
-                // A key the server accepted reads back exactly.
-                if method == "PUT"
-                    && status == 200
-                    && target.starts_with("/fuzz/")
-                    && !raw.windows(17).any(|w| w.eq_ignore_ascii_case(b"x-amz-copy-source"))
-                    && !raw.windows(17).any(|w| w.eq_ignore_ascii_case(b"transfer-encoding"))
-                    && !raw.windows(11).any(|w| w.eq_ignore_ascii_case(b"aws-chunked"))
-                    && !raw.windows(9).any(|w| w.eq_ignore_ascii_case(b"STREAMING"))
-                    && !target.contains("uploadId")
-                    && !target.contains("partNumber")
-                    && !target.contains('?')
-                {
-                    let sent = raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| raw[p + 4..].to_vec());
-                    if let (Ok(r), Some(sent)) = (c.get(&target), sent) {
-                        round_trips += 1;
-                        if r.status != 200 || r.body != sent {
-                            failures.push(format!("PUT {target:?} → 200 but GET → {} with {} bytes (sent {})", r.status, r.body.len(), sent.len()));
-                        }
-                    }
-                }
-            }
+    for r in results {
+        for (k, v) in r.codes {
+            *codes.entry(k).or_default() += v;
         }
-        if requests % 200 == 0 {
-            server.assert_no_panic();
-            assert!(c.get("/_smartstorage/health").is_ok_and(|r| r.status == 200), "the server stopped answering after {requests} requests");
+        for (k, v) in r.statuses {
+            *statuses.entry(k).or_default() += v;
+        }
+        requests += r.requests;
+        closed += r.closed;
+        round_trips += r.round_trips;
+        failures.extend(r.failures);
+        if r.slowest.0 > slowest.0 {
+            slowest = r.slowest;
         }
     }
     let elapsed = started.elapsed();
     server.assert_no_panic();
-    assert_eq!(c.get("/fuzz/k").unwrap().body, b"known object", "a stored object was damaged");
-    let escaped = escaped_files(&[tmp.path(), Path::new("/tmp")], &data);
+    assert_eq!(
+        c.get("/fuzz/pinned").unwrap().body,
+        b"known object",
+        "a stored object was damaged"
+    );
+    let mut escaped = escaped_files(&[tmp.path()], &data);
+    for entry in std::fs::read_dir("/tmp").into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().contains(MARKER) {
+            escaped.push(entry.path().display().to_string());
+        }
+    }
     let cwd_files: Vec<_> = walk(&cwd);
     let fds = server.open_fds().unwrap_or(0);
+    let stopping = Instant::now();
     let (ok, stderr) = server.terminate(Duration::from_secs(15));
+    let stop_time = stopping.elapsed();
+    for line in stderr
+        .iter()
+        .filter(|l| l.contains("in-flight") || l.contains("WARN") || l.contains("ERROR"))
+        .take(10)
+    {
+        eprintln!("[http-fuzz] server: {line}");
+    }
+    eprintln!("[http-fuzz] graceful stop took {stop_time:?}");
     assert_no_panic(&stderr);
     eprintln!(
-        "[http-fuzz] {requests} hostile requests in {:.1}s ({:.0}/s): statuses {statuses:?}, {closed} closed without answer, \
-         {round_trips} accepted keys read back, open fds at the end {fds}",
+        "[http-fuzz] {requests} hostile requests in {:.1}s ({:.0}/s): statuses {statuses:?}, codes {codes:?}, {closed} closed without answer, \
+         {round_trips} accepted keys read back, open fds at the end {fds}; slowest answer {:?} for {:?}",
         elapsed.as_secs_f64(),
-        requests as f64 / elapsed.as_secs_f64()
+        requests as f64 / elapsed.as_secs_f64(),
+        slowest.0,
+        slowest.1
     );
-    assert!(failures.is_empty(), "{} findings:\n{}", failures.len(), failures.join("\n\n"));
-    assert!(escaped.is_empty(), "files created outside the storage directory: {escaped:?}");
-    assert!(cwd_files.is_empty(), "files created in the working directory: {cwd_files:?}");
+    assert!(
+        failures.is_empty(),
+        "{} findings:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    assert!(
+        escaped.is_empty(),
+        "files created outside the storage directory: {escaped:?}"
+    );
+    assert!(
+        cwd_files.is_empty(),
+        "files created in the working directory: {cwd_files:?}"
+    );
     assert!(ok, "no graceful exit after the fuzz run");
     // Inside the storage directory, only buckets and the store's own directory.
     for entry in std::fs::read_dir(&data).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        assert!(entry.path().is_dir() && (name == ".smartstorage" || !name.starts_with('.')), "unexpected entry {name:?} in the storage root");
+        assert!(
+            entry.path().is_dir() && (name == ".smartstorage" || !name.starts_with('.')),
+            "unexpected entry {name:?} in the storage root"
+        );
     }
 }

@@ -155,3 +155,92 @@ pub fn check_xml(body: &[u8]) {
     let _ = from_xml::<Delete>(body);
     let _ = from_xml::<CreateBucketConfiguration>(body);
 }
+
+/// The checks shared with the `policy` fuzz target: parsing a bucket policy
+/// never panics, and a parsed policy evaluates any request without panicking.
+pub fn check_policy(text: &[u8], key: &str) {
+    use smartstorage_s3::policy::condition::RequestValues;
+    use smartstorage_s3::policy::eval::{EvalRequest, Target};
+    use smartstorage_s3::policy::parse::Policy;
+    let Ok(policy) = Policy::parse(text, "bucket") else { return };
+    let mut values = RequestValues::default();
+    values.set("aws:SourceIp", "203.0.113.7");
+    values.set("aws:SecureTransport", "false");
+    values.set("aws:CurrentTime", "2026-01-01T00:00:00Z");
+    values.set("s3:prefix", key);
+    values.set("aws:username", key);
+    let arn = format!("arn:aws:s3:::bucket/{key}");
+    for principal in [None, Some("AKIDEXAMPLE")] {
+        for action in ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject"] {
+            for target in [Target::Arn(&arn), Target::Arn("arn:aws:s3:::bucket"), Target::AllObjects("arn:aws:s3:::bucket/")] {
+                let _ = policy.evaluate(&EvalRequest { principal, action, target, values: &values });
+            }
+        }
+    }
+}
+
+/// The checks shared with the `sigv4` fuzz target: the Authorization header
+/// parser, presigned query parsing, the date parser and the canonical forms
+/// never panic on arbitrary input.
+pub fn check_sigv4(header: &[u8], raw_query: &str, path: &str) {
+    use smartstorage_s3::auth::header::{parse_authorization, parse_signed_headers};
+    use smartstorage_s3::auth::presigned::parse_presigned;
+    use smartstorage_s3::auth::sigv4::{AmzDate, canonical_query, canonical_uri};
+    // An empty Signature= parses (verification then fails with
+    // SignatureDoesNotMatch); only a panic is a failure here.
+    let _ = parse_authorization(header);
+    let text = String::from_utf8_lossy(header);
+    let _ = parse_signed_headers(&text);
+    let _ = AmzDate::parse(&text);
+    let _ = AmzDate::from_http_date(&text);
+    if let Ok(query) = Query::parse(Some(raw_query)) {
+        let _ = parse_presigned(&query);
+    }
+    let _ = canonical_query(Some(raw_query), None);
+    let _ = canonical_query(Some(raw_query), Some("X-Amz-Signature"));
+    let _ = canonical_uri(path);
+}
+
+/// The checks shared with the `xml` fuzz target for the documents added with
+/// bucket configuration: CORS and tagging. Never panics.
+pub fn check_config_xml(body: &[u8]) {
+    if let Ok(rules) = smartstorage_s3::cors::parse_cors_xml(body)
+        && let Ok(doc) = smartstorage_s3::cors::cors_document(rules)
+    {
+        // What we store must load back.
+        smartstorage_s3::cors::rules_from_document(doc.as_bytes()).expect("a stored CORS document must load back");
+    }
+    let _ = smartstorage_s3::cors::rules_from_document(body);
+    let _ = smartstorage_s3::xml::tagging::parse_tagging(body);
+}
+
+/// The checks shared with the `form` fuzz target: the multipart/form-data
+/// parser of POST Object never panics and never yields data after the end.
+pub fn check_form(boundary: &str, body: &[u8], cuts: &[usize]) {
+    use smartstorage_s3::form::{FormEvent, FormParser};
+    let Ok(mut parser) = FormParser::new(boundary) else { return };
+    let mut sorted: Vec<usize> = cuts.iter().map(|c| c % (body.len() + 1)).collect();
+    sorted.sort_unstable();
+    let mut last = 0;
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    for cut in sorted {
+        pieces.push(&body[last..cut]);
+        last = cut;
+    }
+    pieces.push(&body[last..]);
+    let mut ended = false;
+    let n = pieces.len();
+    for (i, piece) in pieces.into_iter().enumerate() {
+        parser.push(piece);
+        if i + 1 == n {
+            parser.finish();
+        }
+        for _ in 0..100_000 {
+            match parser.next_event() {
+                Ok(None) | Err(_) => break,
+                Ok(Some(FormEvent::End)) => ended = true,
+                Ok(Some(_)) => assert!(!ended, "an event after End"),
+            }
+        }
+    }
+}

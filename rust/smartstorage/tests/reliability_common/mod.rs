@@ -335,6 +335,20 @@ impl Server {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// The last `n` warning/error lines of the server's log, for failure messages.
+    pub fn log_tail(&self, n: usize) -> String {
+        let lines = self.stderr.lock().unwrap();
+        let bad: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .collect();
+        bad[bad.len().saturating_sub(n)..]
+            .iter()
+            .map(|l| l.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// Panics if stderr shows a panic so far.
     pub fn assert_no_panic(&self) {
         assert_no_panic(&self.stderr.lock().unwrap());
@@ -459,6 +473,8 @@ pub struct Client {
     conn: Option<BufReader<TcpStream>>,
     /// Read/write timeout of each socket operation.
     pub timeout: Duration,
+    /// Resend once when a reused connection was found closed (see [`request`](Self::request)).
+    pub retry_stale: bool,
 }
 
 impl Client {
@@ -468,10 +484,14 @@ impl Client {
             addr,
             conn: None,
             timeout: Duration::from_secs(30),
+            retry_stale: true,
         }
     }
 
-    /// Sends one request and reads the whole response.
+    /// Sends one request and reads the whole response. When a reused
+    /// keep-alive connection turns out to be closed by the server (idle
+    /// timeout) before any byte of an answer, the request is sent once more on
+    /// a fresh connection, unless [`retry_stale`](Self::retry_stale) is off.
     pub fn request(
         &mut self,
         method: &str,
@@ -479,7 +499,21 @@ impl Client {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> std::io::Result<Resp> {
-        let result = self.try_request(method, path, headers, body);
+        let reused = self.conn.is_some();
+        let mut result = self.try_request(method, path, headers, body);
+        if let Err(e) = &result
+            && reused
+            && self.retry_stale
+            && matches!(
+                e.kind(),
+                std::io::ErrorKind::NotConnected
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+            )
+        {
+            self.conn = None;
+            result = self.try_request(method, path, headers, body);
+        }
         if result.is_err() {
             self.conn = None;
         }
@@ -562,7 +596,13 @@ fn read_line(conn: &mut BufReader<TcpStream>) -> std::io::Result<String> {
 
 /// Reads one response (status line, headers, body by Content-Length or chunked).
 pub fn read_response(conn: &mut BufReader<TcpStream>, head_only: bool) -> std::io::Result<Resp> {
-    let status_line = read_line(conn)?;
+    // Closed before the first byte of an answer: NotConnected (see Client::request).
+    let status_line = read_line(conn).map_err(|e| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => {
+            std::io::Error::new(std::io::ErrorKind::NotConnected, "closed before answering")
+        }
+        _ => e,
+    })?;
     let status = status_line
         .split_whitespace()
         .nth(1)

@@ -110,7 +110,16 @@ impl Inner {
         let (layout, fsync, owned) = (self.layout.clone(), self.fsync, name.to_string());
         blocking(move || {
             for dir in [layout.bucket_sys_dir(&owned), layout.uploads_dir(&owned)] {
-                remove_tree(&dir).map_err(io_err("removing", &dir))?;
+                // A CreateMultipartUpload that lost the race may still be
+                // writing (then removing) its directory in there: start over.
+                let mut attempt = 1;
+                while let Err(e) = remove_tree(&dir) {
+                    if e.kind() != io::ErrorKind::DirectoryNotEmpty || attempt >= REMOVE_ATTEMPTS {
+                        return Err(StoreError::io(format!("removing {}", dir.display()), e));
+                    }
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
             }
             if fsync {
                 fsync_dir(&layout.root).map_err(io_err("syncing", &layout.root))?;
@@ -220,29 +229,80 @@ fn read_bucket_info(layout: &Layout, name: &str) -> StoreResult<Option<BucketInf
     Ok(Some(BucketInfo { name: name.to_string(), created, owner: None }))
 }
 
+/// How often [`remove_bucket_tree`] starts over when writes still in flight
+/// put files into the tree while it is being removed. Such writes cannot
+/// commit (the bucket is marked deleted) and soon undo their files, so a few
+/// rounds, 1 ms apart, always converge.
+const REMOVE_ATTEMPTS: usize = 50;
+
 /// Removes an empty bucket's directory tree: the store's own files (data a
-/// reader still held, leftovers of interrupted writes) and empty directories.
-/// Returns `false`, leaving them, when files the store does not own are present.
+/// reader still held, leftovers of interrupted writes, data of writes still in
+/// flight, which fail at commit) and the directories.
+///
+/// Returns `false` and removes nothing when the tree holds a file the store
+/// does not own: nothing may be deleted before that is known, because the
+/// caller then un-deletes the bucket, and a write in flight whose data file was
+/// removed would commit metadata naming a missing file. When files appear
+/// while the tree is removed (ENOTEMPTY), the removal starts over.
 fn remove_bucket_tree(dir: &Path) -> io::Result<bool> {
-    let mut clean = true;
+    if holds_foreign_files(dir)? {
+        return Ok(false);
+    }
+    let mut attempt = 1;
+    loop {
+        match remove_store_tree(dir) {
+            Ok(()) => return Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::DirectoryNotEmpty && attempt < REMOVE_ATTEMPTS => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether `dir` holds anything but the store's object files and key directories.
+fn holds_foreign_files(dir: &Path) -> io::Result<bool> {
     for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let file_type = entry.file_type()?;
+        let name = entry.file_name().into_string().ok();
+        if file_type.is_dir() && name.as_deref().is_some_and(|n| !n.starts_with('.')) {
+            if holds_foreign_files(&entry.path())? {
+                return Ok(true);
+            }
+        } else if !(file_type.is_file() && name.as_deref().is_some_and(|n| layout::parse_object_file(n).is_some())) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Removes the object files and directories under `dir`, then `dir`. A file
+/// the store does not own that appeared meanwhile makes it fail with
+/// ENOTEMPTY, like a file of a write in flight does.
+fn remove_store_tree(dir: &Path) -> io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
         let entry = entry?;
         let file_type = entry.file_type()?;
         let name = entry.file_name().into_string().ok();
         let path = entry.path();
         if file_type.is_dir() && name.as_deref().is_some_and(|n| !n.starts_with('.')) {
-            clean &= remove_bucket_tree(&path)?;
+            remove_store_tree(&path)?;
         } else if file_type.is_file() && name.as_deref().is_some_and(|n| layout::parse_object_file(n).is_some()) {
             match fs::remove_file(&path) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                 _ => {}
             }
-        } else {
-            clean = false;
         }
     }
-    if clean {
-        fs::remove_dir(dir)?;
+    match fs::remove_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
     }
-    Ok(clean)
 }

@@ -80,11 +80,18 @@ pub(crate) async fn create(store: &Arc<Inner>, bucket: &Arc<Bucket>, key: &str, 
     let info = UploadInfo { upload_id: new_version(), key: key.to_string(), initiated: SystemTime::now(), meta };
     let dir = bucket.uploads_dir.join(&info.upload_id);
     let (store2, dir2, doc) = (store.clone(), dir.clone(), to_json(&UploadDoc::new(&info)));
-    blocking(move || {
+    let written = blocking(move || {
         create_dirs(&dir2, store2.fsync).map_err(io_err("creating", &dir2))?;
         write_atomic(&store2.layout.tmp, &dir2.join(UPLOAD_FILE), &doc, store2.fsync)
     })
-    .await?;
+    .await;
+    if let Err(e) = written {
+        // A DeleteBucket removing the uploads directory meanwhile makes the
+        // write fail with NotFound: that is NoSuchBucket, not an I/O error.
+        let gone = bucket.check_alive(&bucket.lock()).err();
+        let _ = remove_tree(&dir);
+        return Err(gone.unwrap_or(e));
+    }
     let mut state = bucket.lock();
     if let Err(e) = bucket.check_alive(&state) {
         drop(state);
