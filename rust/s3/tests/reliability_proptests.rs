@@ -305,21 +305,46 @@ fn policy_doc() -> impl Strategy<Value = String> {
         "\"[ -~]{0,12}\"".prop_map(|s| s),
     ];
     let field = prop_oneof![
-        Just("Effect"), Just("Principal"), Just("NotPrincipal"), Just("Action"), Just("NotAction"), Just("Resource"),
-        Just("NotResource"), Just("Condition"), Just("Sid"), Just("AWS"), Just("StringLike"), Just("IpAddress"),
-        Just("NotIpAddress"), Just("DateLessThan"), Just("Bool"), Just("aws:SourceIp"), Just("s3:prefix"),
-        Just("ForAnyValue:StringEquals"), Just("StringEqualsIfExists"), Just("Null"), Just("NumericLessThan"),
+        Just("Effect"),
+        Just("Principal"),
+        Just("NotPrincipal"),
+        Just("Action"),
+        Just("NotAction"),
+        Just("Resource"),
+        Just("NotResource"),
+        Just("Condition"),
+        Just("Sid"),
+        Just("AWS"),
+        Just("StringLike"),
+        Just("IpAddress"),
+        Just("NotIpAddress"),
+        Just("DateLessThan"),
+        Just("Bool"),
+        Just("aws:SourceIp"),
+        Just("s3:prefix"),
+        Just("ForAnyValue:StringEquals"),
+        Just("StringEqualsIfExists"),
+        Just("Null"),
+        Just("NumericLessThan"),
     ];
     let value = leaf.prop_recursive(3, 24, 4, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
-            prop::collection::vec((field.clone(), inner), 0..4)
-                .prop_map(|v| format!("{{{}}}", v.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect::<Vec<_>>().join(","))),
+            prop::collection::vec((field.clone(), inner), 0..4).prop_map(|v| format!(
+                "{{{}}}",
+                v.iter()
+                    .map(|(k, v)| format!("\"{k}\":{v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
         ]
     });
     (prop::collection::vec(value, 1..3), any::<bool>()).prop_map(|(statements, v2012)| {
         let version = if v2012 { "2012-10-17" } else { "2008-10-17" };
-        format!("{{\"Version\":\"{version}\",\"Statement\":[{}]}}", statements.join(","))
+        format!(
+            "{{\"Version\":\"{version}\",\"Statement\":[{}]}}",
+            statements.join(",")
+        )
     })
 }
 

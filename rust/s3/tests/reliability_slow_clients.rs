@@ -233,6 +233,10 @@ async fn shutdown_is_not_blocked_by_a_full_connection_cap() {
     tokio::time::timeout(Duration::from_secs(15), s.stop())
         .await
         .expect("shutdown hung while every connection slot was taken");
-    assert!(t.elapsed() < Duration::from_secs(12), "shutdown took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(12),
+        "shutdown took {:?}",
+        t.elapsed()
+    );
     drop(held);
 }

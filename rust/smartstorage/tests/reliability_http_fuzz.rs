@@ -8,7 +8,7 @@
 //! input, never read or create a file outside its storage directory, and keys
 //! it accepts must read back exactly.
 //!
-//! Knobs: `SMARTSTORAGE_HTTP_FUZZ_SECS` (default 8), `SMARTSTORAGE_SEED`.
+//! Knobs: `SMARTSTORAGE_HTTP_FUZZ_SECS` (default 6), `SMARTSTORAGE_SEED`.
 
 mod reliability_common;
 
@@ -542,7 +542,7 @@ fn clean_round_trip(c: &mut Client, rng: &mut Rng, st: &mut FuzzStats) {
         MARKER,
     ];
     // Each worker its own first segment, so no other worker races these keys.
-    let mut key = format!("{}", st.worker);
+    let mut key = st.worker.to_string();
     for _ in 0..rng.range(1, 6) {
         key.push('/');
         key.push_str(pick(rng, SEGMENTS));
@@ -591,7 +591,7 @@ fn clean_round_trip(c: &mut Client, rng: &mut Rng, st: &mut FuzzStats) {
                 .push(format!("key {key:?} not listed under its name: {listed:?}"));
         }
     }
-    if rng.chance(50) {
+    if rng.chance(90) {
         let _ = c.request("DELETE", &path, &[], b"");
     }
 }
@@ -628,14 +628,18 @@ struct FuzzStats {
     failures: Vec<String>,
 }
 
-fn fuzz_worker(server: &Server, mut rng: Rng, deadline: Instant) -> FuzzStats {
+/// Sends hostile requests until `deadline`. With `auth`, the server has
+/// authentication on and none of these requests is signed with a known key:
+/// every one must be refused (anything but the health check answering 2xx is
+/// a failure).
+fn fuzz_worker(server: &Server, mut rng: Rng, deadline: Instant, auth: bool) -> FuzzStats {
     let mut st = FuzzStats {
         worker: format!("w{:x}", rng.next_u64()),
         ..FuzzStats::default()
     };
     let mut c = server.client();
     while Instant::now() < deadline && st.failures.len() < 10 {
-        if rng.chance(15) {
+        if !auth && rng.chance(15) {
             clean_round_trip(&mut c, &mut rng, &mut st);
             continue;
         }
@@ -673,6 +677,15 @@ fn fuzz_worker(server: &Server, mut rng: Rng, deadline: Instant) -> FuzzStats {
                         shown()
                     ));
                 }
+                if auth
+                    && (200..300).contains(&status)
+                    && !target.starts_with("/_smartstorage/health")
+                {
+                    st.failures.push(format!(
+                        "an unsigned or forged request succeeded ({status}) with auth on: {:?}",
+                        shown()
+                    ));
+                }
                 if text.contains(SECRET) {
                     st.failures.push(format!(
                         "a file outside the storage directory was served for {:?}",
@@ -684,7 +697,8 @@ fn fuzz_worker(server: &Server, mut rng: Rng, deadline: Instant) -> FuzzStats {
                     raw.windows(needle.len())
                         .any(|w| w.eq_ignore_ascii_case(needle))
                 };
-                if method == "PUT"
+                if !auth
+                    && method == "PUT"
                     && status == 200
                     && target.starts_with("/fuzz/")
                     && !target.contains('?')
@@ -712,7 +726,7 @@ fn fuzz_worker(server: &Server, mut rng: Rng, deadline: Instant) -> FuzzStats {
                 }
             }
         }
-        if st.requests % 100 == 0 {
+        if st.requests.is_multiple_of(100) {
             server.assert_no_panic();
             assert!(
                 c.get("/_smartstorage/health")
@@ -727,7 +741,7 @@ fn fuzz_worker(server: &Server, mut rng: Rng, deadline: Instant) -> FuzzStats {
 
 #[test]
 fn hostile_http_never_panics_escapes_hangs_or_fails_internally() {
-    let secs = knob("SMARTSTORAGE_HTTP_FUZZ_SECS", 8);
+    let secs = knob("SMARTSTORAGE_HTTP_FUZZ_SECS", 6);
     let seed = seed("http-fuzz");
     let mut rng = Rng::new(seed);
     // <tmp>/a/b/c/data: traversal has three levels to climb to reach <tmp>.
@@ -760,7 +774,7 @@ fn hostile_http_never_panics_escapes_hangs_or_fails_internally() {
             .iter()
             .map(|&seed| {
                 let server = &server;
-                scope.spawn(move || fuzz_worker(server, Rng::new(seed), deadline))
+                scope.spawn(move || fuzz_worker(server, Rng::new(seed), deadline, false))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
@@ -843,4 +857,64 @@ fn hostile_http_never_panics_escapes_hangs_or_fails_internally() {
             "unexpected entry {name:?} in the storage root"
         );
     }
+}
+
+#[test]
+fn with_auth_on_no_unsigned_or_forged_request_gets_through() {
+    let secs = knob("SMARTSTORAGE_HTTP_FUZZ_SECS", 6) / 2;
+    let seed = seed("http-fuzz-auth");
+    let mut rng = Rng::new(seed);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("config.json");
+    std::fs::write(
+        &config,
+        r#"{"auth":{"enabled":true,"credentials":[{"accessKeyId":"AKIDFUZZ","secretAccessKey":"fuzz-secret-key"}]},"limits":{"requestTimeout":2000,"maxObjectSize":1048576}}"#,
+    )
+    .unwrap();
+    let server = Server::spawn_in(None, &[], &data, &[], Some(&config));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(secs.max(1));
+    let seeds: Vec<u64> = (0..4).map(|_| rng.next_u64()).collect();
+    let results: Vec<FuzzStats> = std::thread::scope(|scope| {
+        let handles: Vec<_> = seeds
+            .iter()
+            .map(|&seed| {
+                let server = &server;
+                scope.spawn(move || fuzz_worker(server, Rng::new(seed), deadline, true))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    server.assert_no_panic();
+    let requests: u64 = results.iter().map(|r| r.requests).sum();
+    let mut codes: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &results {
+        for (k, v) in &r.codes {
+            *codes.entry(k.clone()).or_default() += v;
+        }
+    }
+    let failures: Vec<String> = results.into_iter().flat_map(|r| r.failures).collect();
+    let (ok, stderr) = server.terminate(Duration::from_secs(15));
+    assert_no_panic(&stderr);
+    eprintln!(
+        "[http-fuzz-auth] {requests} unsigned/forged requests in {:.1}s with auth on: codes {codes:?}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} findings:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    assert!(ok, "no graceful exit");
+    // Nothing was created: no bucket directory, no object file.
+    let created: Vec<_> = walk(&data)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with(data.join(".smartstorage")))
+        .collect();
+    assert!(
+        created.is_empty(),
+        "unauthenticated requests created {created:?}"
+    );
 }

@@ -5,16 +5,32 @@
 //! FIFO blocked in open(2) until a writer appeared.
 
 use bytes::Bytes;
-use smartstorage_store::{FileStore, FileStoreConfig, ObjectMeta, ObjectStore, StoreError, WriteCondition};
+use smartstorage_store::{
+    FileStore, FileStoreConfig, ObjectMeta, ObjectStore, StoreError, WriteCondition,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 async fn store_with(dir: &Path, key: &str, data: &[u8]) -> FileStore {
-    let store = FileStore::open(FileStoreConfig { root: dir.to_path_buf(), fsync: false, clean_slate: false }).await.unwrap();
+    let store = FileStore::open(FileStoreConfig {
+        root: dir.to_path_buf(),
+        fsync: false,
+        clean_slate: false,
+    })
+    .await
+    .unwrap();
     store.create_bucket("bkt", None).await.unwrap();
     let mut w = store.put_object("bkt", key).await.unwrap();
     w.write(Bytes::copy_from_slice(data)).await.unwrap();
-    w.commit(ObjectMeta { etag: "e".into(), ..Default::default() }, &WriteCondition::None).await.unwrap();
+    w.commit(
+        ObjectMeta {
+            etag: "e".into(),
+            ..Default::default()
+        },
+        &WriteCondition::None,
+    )
+    .await
+    .unwrap();
     store
 }
 
@@ -23,7 +39,12 @@ fn data_file(dir: &Path, base: &str) -> PathBuf {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{base}.s3data-")))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(&format!("{base}.s3data-"))
+        })
         .expect("data file")
 }
 
@@ -41,7 +62,11 @@ async fn a_fifo_in_place_of_a_data_file_fails_the_read_instead_of_hanging() {
     }
     let opened = tokio::time::timeout(Duration::from_secs(5), store.open_object("bkt", "f")).await;
     let result = opened.expect("opening an object whose data file is a FIFO hung");
-    assert!(matches!(result, Err(StoreError::Corrupt { .. })), "{:?}", result.err());
+    assert!(
+        matches!(result, Err(StoreError::Corrupt { .. })),
+        "{:?}",
+        result.err()
+    );
     // The store keeps working.
     assert!(store.head_object("bkt", "f").await.is_ok());
     std::fs::remove_file(&data).unwrap();
@@ -55,5 +80,9 @@ async fn a_directory_in_place_of_a_data_file_is_reported_as_corrupt() {
     std::fs::remove_file(&data).unwrap();
     std::fs::create_dir(&data).unwrap();
     let result = store.open_object("bkt", "d").await;
-    assert!(matches!(result, Err(StoreError::Corrupt { .. })), "{:?}", result.err());
+    assert!(
+        matches!(result, Err(StoreError::Corrupt { .. })),
+        "{:?}",
+        result.err()
+    );
 }

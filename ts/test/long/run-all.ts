@@ -54,7 +54,11 @@ const steps: IStep[] = [
   {
     name: 'sdk-load',
     run: () => {
-      const { ok, lines } = sh('npx', ['tsx', join('ts', 'test', 'long', 'sdk-load.ts')], { SDK_LOAD_SECS: process.env.SDK_LOAD_SECS ?? '60' });
+      // The release binary the Rust steps just built (prebuilds/ may be older than the source).
+      const built = join(repoRoot, 'target', 'release', 'smartstorage');
+      const env: Record<string, string> = { SDK_LOAD_SECS: process.env.SDK_LOAD_SECS ?? '60' };
+      if (!process.env.SMARTSTORAGE_BINARY && existsSync(built)) env.SMARTSTORAGE_BINARY = built;
+      const { ok, lines } = sh('npx', ['tsx', join('ts', 'test', 'long', 'sdk-load.ts')], env);
       return { ok, summary: lines.filter((l) => l.startsWith('[sdk-load]')) };
     },
   },

@@ -21,7 +21,10 @@ pub fn auth_config(credentials: &[(&str, &str)]) -> ServerConfig {
             enabled: true,
             credentials: credentials
                 .iter()
-                .map(|(k, s)| Credential { access_key_id: k.to_string(), secret_access_key: s.to_string() })
+                .map(|(k, s)| Credential {
+                    access_key_id: k.to_string(),
+                    secret_access_key: s.to_string(),
+                })
                 .collect(),
         },
         ..ServerConfig::default()
@@ -43,7 +46,11 @@ pub fn sha256_hex(data: &[u8]) -> String {
 pub fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
         })
         .collect()
 }
@@ -73,7 +80,11 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(access_key: &str, secret: &str) -> Self {
-        Signer { access_key: access_key.into(), secret: secret.into(), region: REGION.into() }
+        Signer {
+            access_key: access_key.into(),
+            secret: secret.into(),
+            region: REGION.into(),
+        }
     }
 
     fn key(&self, short: &str) -> Vec<u8> {
@@ -93,18 +104,43 @@ impl Signer {
 
     /// Canonical query from `(decoded name, decoded value)` pairs.
     fn canonical_query(pairs: &[(String, String)]) -> String {
-        let mut encoded: Vec<(String, String)> = pairs.iter().map(|(k, v)| (encode(k), encode(v))).collect();
+        let mut encoded: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (encode(k), encode(v))).collect();
         encoded.sort();
-        encoded.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+        encoded
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
     }
 
-    fn canonical_request(method: &str, path: &str, query: &str, headers: &[(String, String)], payload: &str) -> (String, String) {
-        let mut sorted: Vec<(String, String)> =
-            headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.split_whitespace().collect::<Vec<_>>().join(" "))).collect();
+    fn canonical_request(
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &[(String, String)],
+        payload: &str,
+    ) -> (String, String) {
+        let mut sorted: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_ascii_lowercase(),
+                    v.split_whitespace().collect::<Vec<_>>().join(" "),
+                )
+            })
+            .collect();
         sorted.sort();
         let lines: String = sorted.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-        let signed = sorted.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
-        (format!("{method}\n{path}\n{query}\n{lines}\n{signed}\n{payload}"), signed)
+        let signed = sorted
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(";");
+        (
+            format!("{method}\n{path}\n{query}\n{lines}\n{signed}\n{payload}"),
+            signed,
+        )
     }
 
     /// Adds `x-amz-date`, `x-amz-content-sha256` and `authorization` to
@@ -122,8 +158,18 @@ impl Signer {
         let (long, short) = amz_dates(t);
         headers.push(("x-amz-date".into(), long.clone()));
         headers.push(("x-amz-content-sha256".into(), payload_hash.into()));
-        let (creq, signed) = Self::canonical_request(method, path, &Self::canonical_query(query), headers, payload_hash);
-        let sts = format!("AWS4-HMAC-SHA256\n{long}\n{}\n{}", self.scope(&short), sha256_hex(creq.as_bytes()));
+        let (creq, signed) = Self::canonical_request(
+            method,
+            path,
+            &Self::canonical_query(query),
+            headers,
+            payload_hash,
+        );
+        let sts = format!(
+            "AWS4-HMAC-SHA256\n{long}\n{}\n{}",
+            self.scope(&short),
+            sha256_hex(creq.as_bytes())
+        );
         let signature = self.signature(&short, &sts);
         headers.push((
             "authorization".into(),
@@ -137,25 +183,61 @@ impl Signer {
     }
 
     /// A presigned `path?query` (only `host` signed, UNSIGNED-PAYLOAD).
-    pub fn presign(&self, method: &str, path: &str, host: &str, expires: i64, t: OffsetDateTime) -> String {
+    pub fn presign(
+        &self,
+        method: &str,
+        path: &str,
+        host: &str,
+        expires: i64,
+        t: OffsetDateTime,
+    ) -> String {
         let (long, short) = amz_dates(t);
         let mut query = vec![
-            ("X-Amz-Algorithm".to_string(), "AWS4-HMAC-SHA256".to_string()),
-            ("X-Amz-Credential".to_string(), format!("{}/{}", self.access_key, self.scope(&short))),
+            (
+                "X-Amz-Algorithm".to_string(),
+                "AWS4-HMAC-SHA256".to_string(),
+            ),
+            (
+                "X-Amz-Credential".to_string(),
+                format!("{}/{}", self.access_key, self.scope(&short)),
+            ),
             ("X-Amz-Date".to_string(), long.clone()),
             ("X-Amz-Expires".to_string(), expires.to_string()),
             ("X-Amz-SignedHeaders".to_string(), "host".to_string()),
         ];
         let canonical_query = Self::canonical_query(&query);
-        let (creq, _) = Self::canonical_request(method, path, &canonical_query, &[("host".into(), host.into())], "UNSIGNED-PAYLOAD");
-        let sts = format!("AWS4-HMAC-SHA256\n{long}\n{}\n{}", self.scope(&short), sha256_hex(creq.as_bytes()));
+        let (creq, _) = Self::canonical_request(
+            method,
+            path,
+            &canonical_query,
+            &[("host".into(), host.into())],
+            "UNSIGNED-PAYLOAD",
+        );
+        let sts = format!(
+            "AWS4-HMAC-SHA256\n{long}\n{}\n{}",
+            self.scope(&short),
+            sha256_hex(creq.as_bytes())
+        );
         query.push(("X-Amz-Signature".to_string(), self.signature(&short, &sts)));
-        format!("{path}?{}", query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&"))
+        format!(
+            "{path}?{}",
+            query
+                .iter()
+                .map(|(k, v)| format!("{k}={}", encode(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        )
     }
 
     /// A signed aws-chunked body: each chunk's signature chained from `seed`,
     /// then the final empty chunk, then (with `trailer`) the trailer and its signature.
-    pub fn chunked_body(&self, seed: &str, t: OffsetDateTime, chunks: &[&[u8]], trailer: Option<(&str, &str)>) -> Vec<u8> {
+    pub fn chunked_body(
+        &self,
+        seed: &str,
+        t: OffsetDateTime,
+        chunks: &[&[u8]],
+        trailer: Option<(&str, &str)>,
+    ) -> Vec<u8> {
         let (long, short) = amz_dates(t);
         let scope = self.scope(&short);
         let mut previous = seed.to_string();
@@ -166,7 +248,9 @@ impl Signer {
                 sha256_hex(data)
             );
             previous = self.signature(&short, &sts);
-            body.extend_from_slice(format!("{:x};chunk-signature={previous}\r\n", data.len()).as_bytes());
+            body.extend_from_slice(
+                format!("{:x};chunk-signature={previous}\r\n", data.len()).as_bytes(),
+            );
             body.extend_from_slice(data);
             if !data.is_empty() {
                 body.extend_from_slice(b"\r\n");
@@ -175,9 +259,15 @@ impl Signer {
         match trailer {
             Some((name, value)) => {
                 let line = format!("{name}:{value}\n");
-                let sts = format!("AWS4-HMAC-SHA256-TRAILER\n{long}\n{scope}\n{previous}\n{}", sha256_hex(line.as_bytes()));
+                let sts = format!(
+                    "AWS4-HMAC-SHA256-TRAILER\n{long}\n{scope}\n{previous}\n{}",
+                    sha256_hex(line.as_bytes())
+                );
                 let signature = self.signature(&short, &sts);
-                body.extend_from_slice(format!("{name}:{value}\r\nx-amz-trailer-signature:{signature}\r\n\r\n").as_bytes());
+                body.extend_from_slice(
+                    format!("{name}:{value}\r\nx-amz-trailer-signature:{signature}\r\n\r\n")
+                        .as_bytes(),
+                );
             }
             None => body.extend_from_slice(b"\r\n"),
         }
@@ -187,5 +277,8 @@ impl Signer {
 
 /// Header pairs as `&str` tuples for `TestServer::request`.
 pub fn as_refs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
-    headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }

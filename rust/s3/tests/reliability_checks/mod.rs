@@ -162,7 +162,9 @@ pub fn check_policy(text: &[u8], key: &str) {
     use smartstorage_s3::policy::condition::RequestValues;
     use smartstorage_s3::policy::eval::{EvalRequest, Target};
     use smartstorage_s3::policy::parse::Policy;
-    let Ok(policy) = Policy::parse(text, "bucket") else { return };
+    let Ok(policy) = Policy::parse(text, "bucket") else {
+        return;
+    };
     let mut values = RequestValues::default();
     values.set("aws:SourceIp", "203.0.113.7");
     values.set("aws:SecureTransport", "false");
@@ -171,9 +173,23 @@ pub fn check_policy(text: &[u8], key: &str) {
     values.set("aws:username", key);
     let arn = format!("arn:aws:s3:::bucket/{key}");
     for principal in [None, Some("AKIDEXAMPLE")] {
-        for action in ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject"] {
-            for target in [Target::Arn(&arn), Target::Arn("arn:aws:s3:::bucket"), Target::AllObjects("arn:aws:s3:::bucket/")] {
-                let _ = policy.evaluate(&EvalRequest { principal, action, target, values: &values });
+        for action in [
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:ListBucket",
+            "s3:DeleteObject",
+        ] {
+            for target in [
+                Target::Arn(&arn),
+                Target::Arn("arn:aws:s3:::bucket"),
+                Target::AllObjects("arn:aws:s3:::bucket/"),
+            ] {
+                let _ = policy.evaluate(&EvalRequest {
+                    principal,
+                    action,
+                    target,
+                    values: &values,
+                });
             }
         }
     }
@@ -208,7 +224,8 @@ pub fn check_config_xml(body: &[u8]) {
         && let Ok(doc) = smartstorage_s3::cors::cors_document(rules)
     {
         // What we store must load back.
-        smartstorage_s3::cors::rules_from_document(doc.as_bytes()).expect("a stored CORS document must load back");
+        smartstorage_s3::cors::rules_from_document(doc.as_bytes())
+            .expect("a stored CORS document must load back");
     }
     let _ = smartstorage_s3::cors::rules_from_document(body);
     let _ = smartstorage_s3::xml::tagging::parse_tagging(body);
@@ -218,7 +235,9 @@ pub fn check_config_xml(body: &[u8]) {
 /// parser of POST Object never panics and never yields data after the end.
 pub fn check_form(boundary: &str, body: &[u8], cuts: &[usize]) {
     use smartstorage_s3::form::{FormEvent, FormParser};
-    let Ok(mut parser) = FormParser::new(boundary) else { return };
+    let Ok(mut parser) = FormParser::new(boundary) else {
+        return;
+    };
     let mut sorted: Vec<usize> = cuts.iter().map(|c| c % (body.len() + 1)).collect();
     sorted.sort_unstable();
     let mut last = 0;

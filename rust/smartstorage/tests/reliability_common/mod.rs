@@ -107,7 +107,7 @@ pub fn content(label: &str, size: usize) -> Vec<u8> {
 
 /// Hex MD5 of `data`.
 pub fn md5_hex(data: &[u8]) -> String {
-    let mut h = BodyHasher::new(true, false, &[]);
+    let mut h = BodyHasher::new(true, false, [ChecksumAlgorithm::Crc32; 0]);
     h.update(data);
     h.finish().md5_hex().unwrap_or_default()
 }
