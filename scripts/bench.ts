@@ -7,7 +7,10 @@
  *   npm run bench -- --quick      # short run (256 MiB objects, 1 s runs)
  *   npm run bench -- --long       # also ListObjectsV2 over 1,000,000 keys (SmartStorage only)
  *   npm run bench -- --reps 5 --only 'small|list'   # more repetitions, a subset of groups
+ *   npm run bench -- --keep       # keep the scratch data in bench-results/tmp/ for inspection
  *
+ * Groups for --only: startup, machine, big, small, list, delete.
+ * Overrides: SMARTSTORAGE_BINARY (server binary), SMARTSTORAGE_LOADGEN (load generator).
  * Needs: the release binary (npm run build:rust), cargo (builds rust/loadgen on
  * first use), npm (installs s3rver into bench/.deps on first use). Linux only
  * (/proc). All traffic goes to 127.0.0.1; every loop is bounded in count and time.
@@ -23,7 +26,7 @@ import { loadgen, loadgenPath } from '../bench/lib/loadgen.js';
 import { resultsDir, benchDir } from '../bench/lib/paths.js';
 import { cpuSeconds, loadAverage, peakRssMiB, resetPeakRss, rssMiB } from '../bench/lib/proc.js';
 import { markdownTable, svgChart, summarize, fmt, ratio, type Row } from '../bench/lib/report.js';
-import { createBucket, s3rverMain, sdkClient, startS3rver, startSmartStorage, S3RVER_VERSION, type BenchServer, type ServerKind } from '../bench/lib/servers.js';
+import { createBucket, s3rverMain, sdkClient, startS3rver, startSmartStorage, S3RVER_NODE_FLAGS, S3RVER_VERSION, type BenchServer, type ServerKind } from '../bench/lib/servers.js';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -56,6 +59,8 @@ const cfg = {
   diskBytes: quick ? 256 * MiB : GiB,
   md5Bytes: quick ? 256 * MiB : GiB,
   filesMs: quick ? 1500 : 3000,
+  /** Cap per file-creation probe: enough for a steady rate, few enough to delete quickly afterwards. */
+  probeFiles: 20_000,
 };
 const bucket = 'bench';
 
@@ -108,6 +113,19 @@ async function guarded(label: string, fn: () => Promise<void>) {
   }
 }
 const num = (v: unknown) => Number(v);
+/** Failed requests of a load run: fatal for SmartStorage; for s3rver counted (ops/s counts only successes) and reported. */
+const s3rverFailures = new Map<string, { failed: number; total: number; statuses: Set<string> }>();
+function checkFailures(s: BenchServer, r: Record<string, unknown>, method: string) {
+  const failed = num(r.not_ok) + num(r.io_errors);
+  if (failed === 0) return;
+  const detail = `${r.not_ok} non-2xx, ${r.io_errors} I/O errors of ${num(r.requests) + num(r.io_errors)} (${JSON.stringify(r.statuses)}${r.first_error ? `, ${String(r.first_error)}` : ''})`;
+  if (s.kind !== 's3rver') throw new Error(detail);
+  const f = s3rverFailures.get(method) ?? { failed: 0, total: 0, statuses: new Set<string>() };
+  f.failed += failed;
+  f.total += num(r.requests) + num(r.io_errors);
+  for (const [status, count] of Object.entries((r.statuses ?? {}) as Record<string, number>)) if (!status.startsWith('2') && count > 0) f.statuses.add(status);
+  s3rverFailures.set(method, f);
+}
 
 // ---------------------------------------------------------------- scratch space
 
@@ -139,7 +157,7 @@ async function startup() {
         await s.stop();
       } else {
         mkdirSync(dir, { recursive: true });
-        add(spawnRow, 's3rver', await spawnToFirstAnswer(process.execPath, [join(benchDir, 's3rver-child.mjs'), mainPath, dir, String(port)], port));
+        add(spawnRow, 's3rver', await spawnToFirstAnswer(process.execPath, [...S3RVER_NODE_FLAGS, join(benchDir, 's3rver-child.mjs'), mainPath, dir, String(port)], port));
         const t = performance.now();
         const s = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: `${dir}-c` });
         await s.run();
@@ -166,8 +184,8 @@ async function machineLimits() {
     // The probe files are deleted only at the end of the run: on ext4, creating
     // files right after deleting thousands costs extra CPU (recently freed
     // inodes are skipped), which would penalise whatever runs next.
-    addMachine('files', 'Disk: fsynced 4 KiB file creations, 32 writers', 'files/s', num((await loadgen('files', { dir: join(probeDir, `plain-${rep}`), writers: 32, 'duration-ms': cfg.filesMs, keep: true })).files_per_s));
-    addMachine('files-atomic', 'Disk: crash-safe 4 KiB creations (temp, fsync, rename, dir fsync), 32 writers', 'files/s', num((await loadgen('files', { dir: join(probeDir, `atomic-${rep}`), writers: 32, 'duration-ms': cfg.filesMs, atomic: true, keep: true })).files_per_s));
+    addMachine('files', 'Disk: fsynced 4 KiB file creations, 32 writers', 'files/s', num((await loadgen('files', { dir: join(probeDir, `plain-${rep}`), writers: 32, 'duration-ms': cfg.filesMs, 'max-files': cfg.probeFiles, keep: true })).files_per_s));
+    addMachine('files-atomic', 'Disk: crash-safe 4 KiB creations (temp, fsync, rename, dir fsync), 32 writers', 'files/s', num((await loadgen('files', { dir: join(probeDir, `atomic-${rep}`), writers: 32, 'duration-ms': cfg.filesMs, 'max-files': cfg.probeFiles, atomic: true, keep: true })).files_per_s));
   }
 }
 
@@ -274,10 +292,8 @@ async function smallObjects() {
   const lg = async (s: BenchServer, opts: Record<string, string | number | boolean | string[]>) => {
     const [r, cpu] = await withCpu(s, () => loadgen('http', { addr: s.addr, 'duration-ms': cfg.smallMs, requests: cfg.smallCap, ...opts }));
     const requests = num(r.requests);
-    if (num(r.not_ok) > 0 || num(r.io_errors) > 0) {
-      throw new Error(`${r.not_ok} non-2xx, ${r.io_errors} I/O errors of ${requests} (${JSON.stringify(r.statuses)}${r.first_error ? `, ${r.first_error}` : ''})`);
-    }
-    return { opsPerS: num(r.ops_per_s), cpuMsPerRequest: (cpu / requests) * 1000, requests, p99: num(r.p99_us) / 1000 };
+    checkFailures(s, r, opts.method as string);
+    return { opsPerS: num(r.ok_per_s), cpuMsPerRequest: (cpu / requests) * 1000, requests, p99: num(r.p99_us) / 1000 };
   };
   const scenario = async (op: string, concurrency: number, who: BenchServer[], opts: (s: BenchServer, rep: number) => Record<string, string | number | boolean | string[]>, chart = true) => {
     const r = row(`small-${op.toLowerCase()}-c${concurrency}`, G, `${op}, concurrency ${concurrency}`, 'ops/s', 'higher', { chart });
@@ -341,13 +357,13 @@ async function deletes(sdkKeys: Map<string, number>) {
         progress(`small: writing ${n} objects to delete · ${s.kind}`);
         await guarded(`DELETE populate ${s.kind}`, async () => {
           const p = await loadgen('http', { addr: s.addr, method: 'PUT', path: prefix, requests: n, concurrency: 32, 'body-size': 4096, 'duration-ms': 300_000 });
-          if (num(p.ok) !== n) throw new Error(`only ${p.ok} of ${n} written`);
+          if (num(p.ok) < (s.kind === 's3rver' ? 0.9 * n : n)) throw new Error(`only ${p.ok} of ${n} written`);
         });
         progress(`small: DELETE c${concurrency} · ${s.kind} · rep ${rep + 1}/${reps}`);
         await guarded(`DELETE c${concurrency} ${s.kind}`, async () => {
           const [m, cpu] = await withCpu(s, () => loadgen('http', { addr: s.addr, method: 'DELETE', path: prefix, requests: n, concurrency, 'duration-ms': cfg.smallMs }));
-          if (num(m.not_ok) > 0 || num(m.io_errors) > 0) throw new Error(`${m.not_ok} non-2xx, ${m.io_errors} I/O errors`);
-          add(r, s.kind, num(m.ops_per_s));
+          checkFailures(s, m, 'DELETE');
+          add(r, s.kind, num(m.ok_per_s));
           add(cpuRow, s.kind, (cpu / num(m.requests)) * 1000);
         });
       }
@@ -373,7 +389,8 @@ async function deletes(sdkKeys: Map<string, number>) {
 async function listing() {
   const { ss, ssnf, s3 } = servers!;
   const G = `ListObjectsV2 over ${cfg.listKeys.toLocaleString('en-US')} keys (${cfg.listDirs} "directories")`;
-  const full = row('list-full', G, 'full pagination, 1000 per page (node:http)', 'keys/s', 'higher', { chart: true });
+  const full = row('list-full', G, 'full pagination, 1000 per page (lean client: Rust, raw HTTP)', 'keys/s', 'higher', { chart: true });
+  const fullNode = row('list-full-node', G, 'full pagination, 1000 per page (node:http)', 'keys/s', 'higher');
   const fullSdk = row('list-full-sdk', G, 'full pagination through the AWS SDK', 'keys/s', 'higher');
   const delimRoot = row('list-delim-root', G, `delimiter "/" at the root (${cfg.listDirs} common prefixes)`, 'ms', 'lower', { chart: true });
   const delimDir = row('list-delim-dir', G, `delimiter "/" in one directory (${cfg.listKeys / cfg.listDirs} keys)`, 'ms', 'lower', { chart: true });
@@ -387,9 +404,12 @@ async function listing() {
     for (const s of alternate([ss, s3], rep)) {
       progress(`list: full, delimiter · ${s.kind} · rep ${rep + 1}/${reps}`);
       await guarded(`list ${s.kind}`, async () => {
+        const lean = await loadgen('list', { addr: s.addr, bucket: 'listing', 'max-keys': 1000 });
+        if (num(lean.keys) !== cfg.listKeys) throw new Error(`listed ${lean.keys} keys`);
+        add(full, s.kind, num(lean.keys_per_s));
         const r = await listAll(s.port, 'listing');
         if (r.keys !== cfg.listKeys) throw new Error(`listed ${r.keys} keys`);
-        add(full, s.kind, r.keys / r.seconds);
+        add(fullNode, s.kind, r.keys / r.seconds);
         const q = await sdkListAll(s.s3, 'listing');
         add(fullSdk, s.kind, q.keys / q.seconds);
         add(delimRoot, s.kind, await listLatency(s.port, '/listing?list-type=2&delimiter=%2F', 5, { tag: 'CommonPrefixes', count: cfg.listDirs }));
@@ -399,7 +419,7 @@ async function listing() {
   }
   if (long) {
     const L = `ListObjectsV2 over ${cfg.longListKeys.toLocaleString('en-US')} keys (long mode)`;
-    const big = row('list-1m', L, 'full pagination, 1000 per page (node:http)', 'keys/s', 'higher', {
+    const big = row('list-1m', L, 'full pagination, 1000 per page (lean client)', 'keys/s', 'higher', {
       note: 'SmartStorage only (fsync off to write the keys quickly): s3rver writes about 2,000 objects/s and would need 8+ minutes just to be filled.',
     });
     progress(`list long: writing ${cfg.longListKeys} keys · ${ssnf.kind}`);
@@ -408,9 +428,9 @@ async function listing() {
     if (num(p.ok) !== cfg.longListKeys) throw new Error(`only ${p.ok} keys written`);
     for (let rep = 0; rep < reps; rep++) {
       progress(`list long: full · rep ${rep + 1}/${reps}`);
-      const r = await listAll(ssnf.port, 'listing-1m');
-      if (r.keys !== cfg.longListKeys) throw new Error(`listed ${r.keys} keys`);
-      add(big, 'smartstorage-nofsync', r.keys / r.seconds);
+      const r = await loadgen('list', { addr: ssnf.addr, bucket: 'listing-1m', 'max-keys': 1000 });
+      if (num(r.keys) !== cfg.longListKeys) throw new Error(`listed ${r.keys} keys`);
+      add(big, 'smartstorage-nofsync', num(r.keys_per_s));
     }
   }
 }
@@ -488,10 +508,9 @@ async function main() {
     if (wanted('small') || wanted('delete')) await deletes(sdkKeys);
   } finally {
     if (servers) for (const s of Object.values(servers)) await s.stop().catch(() => {});
-    if (!keep) {
-      progress('removing scratch data');
-      rmSync(scratch, { recursive: true, force: true });
-    }
+  }
+  for (const [method, f] of s3rverFailures) {
+    problems.push(`s3rver failed ${f.failed} of ${f.total} ${method} requests under load (status ${[...f.statuses].join(', ') || 'connection errors'}); its ops/s count successes only.`);
   }
   const load1 = loadAverage();
   const ordered = [...rows.values()];
@@ -514,6 +533,7 @@ async function main() {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const header = [
     `SmartStorage ${packageVersion()} vs s3rver ${S3RVER_VERSION} · ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC · ${cpus().length} × ${cpu} · ${(totalmem() / GiB).toFixed(0)} GiB · Node ${process.version}`,
+    `binary: ${resolveBinary()}; load generator: ${loadgenPath()}`,
     `${quick ? 'quick' : 'full'} run, ${reps} repetitions per figure (median, min–max), servers alternating; load average ${load0.map((l) => l.toFixed(2)).join(' ')} before, ${load1.map((l) => l.toFixed(2)).join(' ')} after.`,
     'SmartStorage / s3rver is the ratio of the medians (↑ higher is better, ↓ lower is better).',
   ].join('\n');
@@ -532,6 +552,17 @@ async function main() {
   writeFileSync(`${base}.svg`, svgChart(ordered, `SmartStorage vs s3rver (${quick ? 'quick' : 'full'} run)`));
   for (const ext of ['md', 'json', 'svg']) copyFileSync(`${base}.${ext}`, join(resultsDir, `latest.${ext}`));
   process.stdout.write(`${markdown}\nWritten: ${base}.{md,json,svg} (and latest.*)\n`);
+  removeScratch();
+}
+
+/** Deletes the run's data (hundreds of thousands of small files: it takes a while), unless --keep. */
+function removeScratch() {
+  if (keep) {
+    process.stderr.write(`scratch data kept in ${scratch}\n`);
+    return;
+  }
+  progress(`removing scratch data (${scratch})`);
+  rmSync(scratch, { recursive: true, force: true });
 }
 
 function packageVersion(): string {
@@ -545,4 +576,5 @@ function packageVersion(): string {
 main().catch((e: unknown) => {
   process.stderr.write(`bench failed: ${(e as Error).stack ?? e}\n`);
   process.exitCode = 1;
+  removeScratch();
 });

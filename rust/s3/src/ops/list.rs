@@ -174,7 +174,7 @@ pub async fn handle_list_objects(ctx: &Ctx) -> S3Result<S3Response> {
         contents: page.objects.iter().map(|o| object_entry(o, encoding, Some(&owner))).collect(),
         common_prefixes: common_prefixes(&page, encoding),
     };
-    Ok(xml(to_xml("ListBucketResult", &doc)?))
+    Ok(xml(doc.to_fast_xml()))
 }
 
 /// `GET /bucket?list-type=2`: ListObjectsV2 with continuation-token (opaque,
@@ -214,7 +214,7 @@ pub async fn handle_list_objects_v2(ctx: &Ctx) -> S3Result<S3Response> {
         contents: page.objects.iter().map(|o| object_entry(o, encoding, owner.as_ref())).collect(),
         common_prefixes: common_prefixes(&page, encoding),
     };
-    Ok(xml(to_xml("ListBucketResult", &doc)?))
+    Ok(xml(doc.to_fast_xml()))
 }
 
 /// `GET /bucket?versions`: ListObjectVersions for this unversioned server —

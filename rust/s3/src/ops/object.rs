@@ -76,8 +76,13 @@ pub async fn handle_head_object(ctx: &Ctx) -> S3Result<S3Response> {
 }
 
 async fn read_object(ctx: &Ctx, with_body: bool) -> S3Result<S3Response> {
-    let reader = ctx.store().open_object(ctx.bucket(), ctx.key()).await?;
-    let info = reader.info().clone();
+    // HEAD needs only the metadata, which the store answers without touching the data files.
+    let (info, reader) = if with_body {
+        let reader = ctx.store().open_object(ctx.bucket(), ctx.key()).await?;
+        (reader.info().clone(), Some(reader))
+    } else {
+        (ctx.store().head_object(ctx.bucket(), ctx.key()).await?, None)
+    };
     match conditional::evaluate_read(&ctx.headers, &info.meta.etag, info.last_modified) {
         ReadPrecondition::Proceed => {}
         ReadPrecondition::NotModified => {
@@ -109,11 +114,9 @@ async fn read_object(ctx: &Ctx, with_body: bool) -> S3Result<S3Response> {
     let served = range.clone().unwrap_or(0..info.size);
     let partial = range.is_some();
     let status = if partial { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
-    let body = if with_body && !served.is_empty() {
-        stream_body(reader.stream(served.clone()))
-    } else {
-        drop(reader);
-        crate::response::empty_body()
+    let body = match reader {
+        Some(reader) if !served.is_empty() => stream_body(reader.stream(served.clone())),
+        _ => crate::response::empty_body(),
     };
     let mut resp = Response::new(body);
     *resp.status_mut() = status;

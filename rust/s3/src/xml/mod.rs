@@ -38,10 +38,24 @@ pub fn from_xml<T: DeserializeOwned>(body: &[u8]) -> S3Result<T> {
 /// A timestamp as S3 writes it in XML: `2006-02-03T16:45:09.000Z`.
 pub fn iso8601(t: SystemTime) -> String {
     let dt = time::OffsetDateTime::from(t);
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    dt.format(&fmt).unwrap_or_default()
+    if !(0..=9999).contains(&dt.year()) {
+        let fmt = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        return dt.format(&fmt).unwrap_or_default();
+    }
+    // Formatted by hand: listings write one per entry, and interpreting a
+    // format description costs several times more.
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        dt.year(),
+        u8::from(dt.month()),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.millisecond()
+    )
 }
 
 #[cfg(test)]

@@ -25,6 +25,11 @@ where
     })?
 }
 
+/// The error of a blocking task that panicked or was cancelled.
+pub(crate) fn task_failed(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Io { context: "filesystem task failed".into(), source: io::Error::other(e.to_string()) }
+}
+
 /// Shorthand for `StoreError::io` with a path in the context.
 pub(crate) fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> StoreError + use<> {
     let context = format!("{what} {}", path.display());
@@ -71,6 +76,12 @@ impl TempFile {
             file.write_all(chunk).map_err(io_err("writing", &self.path))?;
         }
         Ok(())
+    }
+
+    /// A second descriptor of the open file, to sync it while writes go on.
+    pub fn clone_handle(&self) -> StoreResult<File> {
+        let file = self.file.as_ref().ok_or_else(|| closed(&self.path))?;
+        file.try_clone().map_err(io_err("duplicating the descriptor of", &self.path))
     }
 
     /// Flushes to disk when `fsync` and closes the descriptor.

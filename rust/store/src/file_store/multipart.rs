@@ -108,7 +108,7 @@ pub(crate) fn part_writer(store: &Arc<Inner>, bucket: &Bucket, key: &str, upload
         return Err(StoreError::InvalidPart { part_number: number });
     }
     let upload = find_upload(bucket, key, upload_id)?;
-    Ok(Box::new(FilePartWriter { store: store.clone(), upload, number, spool: Spool::new(store.layout.tmp.clone()) }))
+    Ok(Box::new(FilePartWriter { store: store.clone(), upload, number, spool: Spool::new(store.layout.tmp.clone(), store.fsync) }))
 }
 
 /// [`PartWriter`] of the file store. Dropping it removes its temp file.
@@ -134,7 +134,8 @@ impl PartWriter for FilePartWriter {
     }
 
     async fn commit(self: Box<Self>, etag: String, checksums: Checksums) -> StoreResult<PartInfo> {
-        let FilePartWriter { store, upload, number, spool } = *self;
+        let FilePartWriter { store, upload, number, mut spool } = *self;
+        spool.settle().await?;
         let fsync = store.fsync;
         let (temp, size) = blocking(move || spool.finish(fsync)).await?;
         let mut state = upload.lock_alive().await?;
