@@ -150,22 +150,14 @@ fn checksum_response_headers(resp: &mut S3Response, info: &ObjectInfo, part_numb
         Some(n) if !info.part_checksums.is_empty() => {
             if let Some(sums) = info.part_checksums.get(n as usize - 1) {
                 for (algo, value) in sums {
-                    set_header(resp, header_name_static(algo), value);
+                    if let Some(algo) = crate::checksum::ChecksumAlgorithm::from_name(algo) {
+                        set_header(resp, algo.header_name(), value);
+                    }
                 }
             }
         }
         Some(_) => {}
         None => checksum_headers(resp, info),
-    }
-}
-
-fn header_name_static(algo: &str) -> &'static str {
-    match algo {
-        "crc32" => "x-amz-checksum-crc32",
-        "crc32c" => "x-amz-checksum-crc32c",
-        "crc64nvme" => "x-amz-checksum-crc64nvme",
-        "sha1" => "x-amz-checksum-sha1",
-        _ => "x-amz-checksum-sha256",
     }
 }
 

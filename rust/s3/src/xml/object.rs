@@ -1,5 +1,6 @@
 //! XML of the object operations: CopyObjectResult, DeleteObjects request and result.
 
+use super::multipart::ChecksumElements;
 use serde::{Deserialize, Serialize};
 use smartstorage_store::Checksums;
 
@@ -12,35 +13,18 @@ pub struct CopyObjectResult {
     /// ISO 8601 time of the copy.
     #[serde(rename = "LastModified")]
     pub last_modified: String,
-    /// CRC32 of the new object, when stored.
-    #[serde(rename = "ChecksumCRC32", skip_serializing_if = "Option::is_none")]
-    pub crc32: Option<String>,
-    /// CRC32C, when stored.
-    #[serde(rename = "ChecksumCRC32C", skip_serializing_if = "Option::is_none")]
-    pub crc32c: Option<String>,
-    /// CRC64NVME, when stored.
-    #[serde(rename = "ChecksumCRC64NVME", skip_serializing_if = "Option::is_none")]
-    pub crc64nvme: Option<String>,
-    /// SHA1, when stored.
-    #[serde(rename = "ChecksumSHA1", skip_serializing_if = "Option::is_none")]
-    pub sha1: Option<String>,
-    /// SHA256, when stored.
-    #[serde(rename = "ChecksumSHA256", skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    /// The new object's stored checksums.
+    #[serde(flatten)]
+    pub checksums: ChecksumElements,
 }
 
 impl CopyObjectResult {
     /// The result for an object with `etag` (unquoted), modified at `last_modified`.
     pub fn new(etag: &str, last_modified: &str, checksums: &Checksums) -> Self {
-        let get = |k: &str| checksums.get(k).filter(|v| !v.is_empty()).cloned();
         CopyObjectResult {
             etag: format!("\"{etag}\""),
             last_modified: last_modified.to_string(),
-            crc32: get("crc32"),
-            crc32c: get("crc32c"),
-            crc64nvme: get("crc64nvme"),
-            sha1: get("sha1"),
-            sha256: get("sha256"),
+            checksums: ChecksumElements::from_checksums(checksums),
         }
     }
 }
