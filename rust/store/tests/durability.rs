@@ -105,7 +105,8 @@ async fn an_unreadable_metadata_file_hides_only_its_own_object() {
     let store = open(dir.path()).await;
     store.create_bucket("bkt", None).await.unwrap();
     put(&store, "bkt", "good", b"1").await;
-    put(&store, "bkt", "bad", b"2").await;
+    // Big enough to get a data file of its own (small objects are stored inline).
+    put(&store, "bkt", "bad", &vec![b'2'; 100 * 1024]).await;
     drop(store);
     fs::write(dir.path().join("bkt/bad.s3meta"), b"{ not json").unwrap();
     let store = open(dir.path()).await;
@@ -152,13 +153,17 @@ async fn the_layout_is_legible() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path()).await;
     store.create_bucket("bkt", Some("AKID")).await.unwrap();
-    put(&store, "bkt", "photos/cat.jpg", b"meow").await;
+    let big = vec![b'm'; 100 * 1024];
+    put(&store, "bkt", "photos/cat.jpg", &big).await;
     put(&store, "bkt", "photos", b"a key and a directory at once").await;
     let meta = fs::read_to_string(dir.path().join("bkt/photos/cat.jpg.s3meta")).unwrap();
     assert!(meta.contains("\"key\": \"photos/cat.jpg\""), "{meta}");
-    assert!(dir.path().join("bkt/photos.s3meta").exists());
     let data: Vec<_> = fs::read_dir(dir.path().join("bkt/photos")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert!(data.iter().any(|n| n.starts_with("cat.jpg.s3data-")), "{data:?}");
+    // A small object is stored inline: its bytes follow the document in the metadata file.
+    let small = fs::read_to_string(dir.path().join("bkt/photos.s3meta")).unwrap();
+    assert!(small.contains("\"inline\": true") && small.ends_with("}\na key and a directory at once"), "{small}");
+    assert!(!files_under(&dir.path().join("bkt")).iter().any(|p| p.to_string_lossy().contains("photos.s3data-")));
     let bucket_json = fs::read_to_string(dir.path().join(".smartstorage/buckets/bkt/bucket.json")).unwrap();
     assert!(bucket_json.contains("AKID"));
 }

@@ -49,8 +49,8 @@ async fn updating_meta_replaces_descriptive_fields_and_keeps_the_bytes() {
     assert_eq!((after.size, after.last_modified), (before.size, before.last_modified), "S3 keeps LastModified on tagging changes");
     assert_eq!(store.head_object("bkt", "dir/obj").await.unwrap(), after);
     assert_eq!(get(&store, "bkt", "dir/obj").await, b"payload");
-    // Same data file, one metadata file: nothing copied, nothing left over.
-    assert_eq!(files_under(&dir.path().join("bkt")).len(), 2);
+    // One metadata file (the small object is inline): nothing left over.
+    assert_eq!(files_under(&dir.path().join("bkt")).len(), 1);
     assert!(files_under(&dir.path().join(".smartstorage/tmp")).is_empty());
 
     // The new metadata file is the commit point: it survives a restart.
@@ -100,19 +100,25 @@ async fn update_conditions_follow_the_write_rules() {
 
 #[tokio::test]
 async fn readers_keep_their_snapshot_and_overwrites_still_clean_up() {
-    let (dir, store) = fresh().await;
-    put(&store, "bkt", "k", b"first").await;
-    let reader = store.open_object("bkt", "k").await.unwrap();
-    let meta = ObjectMeta { tags: tags(&[("a", "1")]), ..Default::default() };
-    store.update_object_meta("bkt", "k", meta, &WriteCondition::None).await.unwrap();
-    assert!(reader.info().meta.tags.is_empty(), "an open reader keeps the metadata it opened");
-    // Overwriting retires the (shared) version's data once the reader is done.
-    put(&store, "bkt", "k", b"second").await;
-    assert_eq!(collect(reader.stream(0..5)).await.unwrap(), b"first");
-    let bucket_dir = dir.path().join("bkt");
-    assert!(eventually(|| files_under(&bucket_dir).len() == 2).await, "{:?}", files_under(&bucket_dir));
-    assert_eq!(get(&store, "bkt", "k").await, b"second");
-    assert!(store.head_object("bkt", "k").await.unwrap().meta.tags.is_empty(), "an overwrite carries its own metadata");
+    // Inline objects (one file) and objects with a data file (two files).
+    for (size, files) in [(5usize, 1usize), (100 * 1024, 2)] {
+        let (dir, store) = fresh().await;
+        let first = vec![b'1'; size];
+        let second = vec![b'2'; size];
+        put(&store, "bkt", "k", &first).await;
+        let reader = store.open_object("bkt", "k").await.unwrap();
+        let meta = ObjectMeta { tags: tags(&[("a", "1")]), ..Default::default() };
+        store.update_object_meta("bkt", "k", meta, &WriteCondition::None).await.unwrap();
+        assert!(reader.info().meta.tags.is_empty(), "an open reader keeps the metadata it opened");
+        assert_eq!(get(&store, "bkt", "k").await, first, "a metadata update keeps the bytes");
+        // Overwriting retires the (shared) version's data once the reader is done.
+        put(&store, "bkt", "k", &second).await;
+        assert_eq!(collect(reader.stream(0..size as u64)).await.unwrap(), first);
+        let bucket_dir = dir.path().join("bkt");
+        assert!(eventually(|| files_under(&bucket_dir).len() == files).await, "{:?}", files_under(&bucket_dir));
+        assert_eq!(get(&store, "bkt", "k").await, second);
+        assert!(store.head_object("bkt", "k").await.unwrap().meta.tags.is_empty(), "an overwrite carries its own metadata");
+    }
 }
 
 #[tokio::test]
@@ -163,7 +169,7 @@ async fn concurrent_overwrites_and_updates_leave_one_consistent_version() {
     let data = get(&*store, "bkt", "hot").await;
     assert_eq!(info.meta.etag, etag_of(&data), "metadata and bytes belong to the same write");
     let bucket_dir = dir.path().join("bkt");
-    assert!(eventually(|| files_under(&bucket_dir).len() == 2).await, "{:?}", files_under(&bucket_dir));
+    assert!(eventually(|| files_under(&bucket_dir).len() == 1).await, "{:?}", files_under(&bucket_dir));
     let store = Arc::into_inner(store).unwrap();
     drop(store);
     let store = open(dir.path()).await;

@@ -114,7 +114,7 @@ async fn a_failed_condition_leaves_the_upload_ready_to_retry() {
     assert!(matches!(result, Err(StoreError::PreconditionFailed)));
     assert_eq!(get(&store, "bkt", "k").await, b"existing");
     let data_files = files_under(&dir.path().join("bkt")).len();
-    assert_eq!(data_files, 2, "only the existing object's two files");
+    assert_eq!(data_files, 1, "only the existing (inline) object's metadata file");
     store.complete_multipart("bkt", "k", &upload.upload_id, &parts, ObjectMeta::default(), &WriteCondition::IfMatch(etag_of(b"existing"))).await.unwrap();
     assert_eq!(get(&store, "bkt", "k").await, b"new");
 }

@@ -11,6 +11,9 @@ use smartstorage_store::{
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Bigger than what the store keeps inline, so the object gets a data file.
+const BIG: [u8; 100 * 1024] = [7u8; 100 * 1024];
+
 async fn store_with(dir: &Path, key: &str, data: &[u8]) -> FileStore {
     let store = FileStore::open(FileStoreConfig {
         root: dir.to_path_buf(),
@@ -52,7 +55,7 @@ fn data_file(dir: &Path, base: &str) -> PathBuf {
 #[tokio::test]
 async fn a_fifo_in_place_of_a_data_file_fails_the_read_instead_of_hanging() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store_with(dir.path(), "f", b"hello").await;
+    let store = store_with(dir.path(), "f", &BIG).await;
     let data = data_file(dir.path(), "f");
     std::fs::remove_file(&data).unwrap();
     let made = std::process::Command::new("mkfifo").arg(&data).status();
@@ -75,7 +78,7 @@ async fn a_fifo_in_place_of_a_data_file_fails_the_read_instead_of_hanging() {
 #[tokio::test]
 async fn a_directory_in_place_of_a_data_file_is_reported_as_corrupt() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store_with(dir.path(), "d", b"hello").await;
+    let store = store_with(dir.path(), "d", &BIG).await;
     let data = data_file(dir.path(), "d");
     std::fs::remove_file(&data).unwrap();
     std::fs::create_dir(&data).unwrap();
@@ -85,4 +88,22 @@ async fn a_directory_in_place_of_a_data_file_is_reported_as_corrupt() {
         "{:?}",
         result.err()
     );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_in_place_of_an_inline_objects_metadata_fails_the_read_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with(dir.path(), "small", b"hello").await;
+    let meta = dir.path().join("bkt/small.s3meta");
+    std::fs::remove_file(&meta).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&meta).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: mkfifo is not available");
+        return;
+    }
+    let opened = tokio::time::timeout(Duration::from_secs(5), store.open_object("bkt", "small")).await;
+    let result = opened.expect("opening an object whose metadata file is a FIFO hung");
+    assert!(matches!(result, Err(StoreError::Corrupt { .. })), "{:?}", result.err());
+    std::fs::remove_file(&meta).unwrap();
 }

@@ -693,7 +693,7 @@ pub struct DirReport {
     pub temp_files: Vec<PathBuf>,
     /// Data files no metadata names (or whose metadata names another version).
     pub orphan_data: Vec<PathBuf>,
-    /// Metadata naming data files that are missing.
+    /// Metadata naming data files that are missing (or an inline object whose bytes are torn).
     pub missing_data: Vec<PathBuf>,
     /// Part files no part document names; upload directories without upload.json.
     pub orphan_parts: Vec<PathBuf>,
@@ -715,7 +715,7 @@ impl DirReport {
 
 /// Checks a storage directory against the layout of `rust/store/src/file_store/layout.rs`:
 /// every `<base>.s3data-<v>[-<i>]` is named by `<base>.s3meta` (version and part
-/// count), every `part-<N>-<v>` by `part-<N>.json`, every upload directory has its
+/// count), an inline `<base>.s3meta` holds exactly its size in bytes after the document, every `part-<N>-<v>` by `part-<N>.json`, every upload directory has its
 /// `upload.json`, and no temp file remains. Only meaningful once every bucket has
 /// been loaded by the server (loading sweeps what a crash leaves behind).
 pub fn check_dir(root: &Path) -> DirReport {
@@ -756,14 +756,28 @@ pub fn check_dir(root: &Path) -> DirReport {
         for name in names.iter().filter(|n| n.ends_with(".s3meta")) {
             report.objects += 1;
             let base = &name[..name.len() - ".s3meta".len()];
-            let Ok(text) = std::fs::read_to_string(dir.join(name)) else {
+            let Ok(bytes) = std::fs::read(dir.join(name)) else {
                 continue;
             };
-            let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+            // The document, then (for a small object stored inline) `\n` and its bytes.
+            let mut docs = serde_json::Deserializer::from_slice(&bytes).into_iter::<serde_json::Value>();
+            let Some(Ok(doc)) = docs.next() else {
                 report.missing_data.push(dir.join(name));
                 continue;
             };
+            let rest = &bytes[docs.byte_offset()..];
             let version = doc["version"].as_str().unwrap_or("").to_string();
+            if doc["inline"].as_bool() == Some(true) {
+                let size = doc["size"].as_u64().unwrap_or(u64::MAX);
+                if rest.first() != Some(&b'\n') || (rest.len() - 1) as u64 != size {
+                    report.missing_data.push(dir.join(name));
+                }
+                continue;
+            }
+            if !rest.iter().all(u8::is_ascii_whitespace) {
+                report.missing_data.push(dir.join(name));
+                continue;
+            }
             let files: Vec<String> = match doc["parts"].as_array() {
                 None => vec![format!("{base}.s3data-{version}")],
                 Some(parts) => (1..=parts.len())

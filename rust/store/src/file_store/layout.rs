@@ -51,6 +51,7 @@
 //! names are ignored.
 
 use super::keys::{KeyPath, RESERVED};
+use super::records::Placement;
 use std::path::{Path, PathBuf};
 
 /// Name of the store's own directory under the root. Bucket names cannot start
@@ -197,13 +198,19 @@ fn parse_number(text: &str) -> Option<u32> {
     text.parse().ok()
 }
 
-/// The data files of an object version, in order.
-pub(crate) fn data_paths(bucket_dir: &Path, path: &KeyPath, version: &str, parts: Option<usize>) -> Vec<PathBuf> {
+/// The data files of an object version, in order (none for an inline object).
+pub(crate) fn data_paths(bucket_dir: &Path, path: &KeyPath, version: &str, placement: Placement) -> Vec<PathBuf> {
     let dir = path.dir(bucket_dir);
-    match parts {
-        None => vec![dir.join(data_name(&path.base, version, None))],
-        Some(n) => (1..=n).map(|i| dir.join(data_name(&path.base, version, Some(i)))).collect(),
+    match placement {
+        Placement::Inline => Vec::new(),
+        Placement::Single => vec![dir.join(data_name(&path.base, version, None))],
+        Placement::Parts(n) => (1..=n).map(|i| dir.join(data_name(&path.base, version, Some(i)))).collect(),
     }
+}
+
+/// `<bucket_dir>/<dirs…>/<base>.s3meta`: the metadata file of a key.
+pub(crate) fn meta_path(bucket_dir: &Path, path: &KeyPath) -> PathBuf {
+    path.dir(bucket_dir).join(meta_name(&path.base))
 }
 
 #[cfg(test)]

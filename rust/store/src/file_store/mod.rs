@@ -14,10 +14,12 @@
 
 mod bucket;
 mod buckets;
+mod dirsync;
 mod fsutil;
 mod keys;
 pub(crate) mod layout;
 mod list;
+mod metafile;
 mod multipart;
 mod read;
 mod records;
@@ -32,7 +34,7 @@ use crate::{
 use async_trait::async_trait;
 use bucket::{Bucket, check_condition};
 use bytes::Bytes;
-use fsutil::{blocking, fsync_dir, io_err, prune_empty_dirs, remove_files};
+use fsutil::{blocking, io_err};
 use layout::Layout;
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -65,6 +67,8 @@ pub(crate) struct Inner {
     pub layout: Layout,
     /// Whether writes are fsynced.
     pub fsync: bool,
+    /// Directory syncs shared by concurrent writers (group commit).
+    pub dir_syncs: dirsync::DirSyncs,
     /// Held for the store's lifetime: the advisory lock on `.smartstorage/lock`.
     _lock: File,
     /// Buckets looked up so far, by name.
@@ -101,6 +105,7 @@ impl FileStore {
         let inner = Inner {
             layout,
             fsync: config.fsync,
+            dir_syncs: dirsync::DirSyncs::default(),
             _lock: lock,
             buckets: Mutex::new(HashMap::new()),
             bucket_ops: tokio::sync::Mutex::new(()),
@@ -192,8 +197,8 @@ impl ObjectStore for FileStore {
     async fn delete_object(&self, bucket: &str, key: &str, condition: &WriteCondition) -> StoreResult<bool> {
         validate_key(key)?;
         let bucket = self.inner.loaded_bucket(bucket).await?;
-        let (fsync, key, condition) = (self.inner.fsync, key.to_string(), condition.clone());
-        blocking(move || delete_object(&bucket, &key, &condition, fsync)).await
+        let (store, key, condition) = (self.inner.clone(), key.to_string(), condition.clone());
+        blocking(move || delete_object(&store, &bucket, &key, &condition)).await
     }
 
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> StoreResult<ListPage> {
@@ -298,10 +303,10 @@ fn check_storable(bucket: &Bucket, key: &str) -> StoreResult<()> {
 /// Blocking: removes `key` if `condition` holds. The metadata file is unlinked
 /// under the bucket lock (the commit point); the data goes afterwards, or when
 /// the last reader of that version finishes.
-fn delete_object(bucket: &Arc<Bucket>, key: &str, condition: &WriteCondition, fsync: bool) -> StoreResult<bool> {
+fn delete_object(store: &Inner, bucket: &Arc<Bucket>, key: &str, condition: &WriteCondition) -> StoreResult<bool> {
     let path = keys::encode_key(key);
     let dir = path.dir(&bucket.dir);
-    let retired = {
+    let (retired, retired_bytes) = {
         let mut state = bucket.lock();
         bucket.check_alive(&state)?;
         let current = state.objects.get(key).cloned();
@@ -313,15 +318,13 @@ fn delete_object(bucket: &Arc<Bucket>, key: &str, condition: &WriteCondition, fs
             _ => {}
         }
         state.objects.remove(key);
-        let files = layout::data_paths(&bucket.dir, &path, &current.version, current.parts);
-        state.retire(&current.version, files)
+        let files = layout::data_paths(&bucket.dir, &path, &current.version, current.placement);
+        (state.retire(&current.version, files), current.info.size)
     };
-    if fsync {
-        fsync_dir(&dir).map_err(io_err("syncing", &dir))?;
+    if store.fsync {
+        store.dir_syncs.sync(&dir).map_err(io_err("syncing", &dir))?;
     }
-    if !retired.is_empty() {
-        remove_files(&retired);
-        prune_empty_dirs(&bucket.dir, &dir);
-    }
+    let prune = (dir != bucket.dir).then(|| (bucket.dir.clone(), dir));
+    write::dispose(retired, retired_bytes, prune);
     Ok(true)
 }

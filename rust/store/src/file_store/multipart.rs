@@ -4,10 +4,10 @@
 
 use super::Inner;
 use super::bucket::{Bucket, check_condition};
-use super::fsutil::{blocking, create_dirs, fsync_dir, io_err, prune_empty_dirs, remove_files, remove_tree, retry_in_dir, write_atomic};
+use super::fsutil::{blocking, create_dirs, io_err, prune_empty_dirs, remove_files, remove_tree, retry_in_dir, write_atomic};
 use super::keys::encode_key;
 use super::layout::{UPLOAD_FILE, data_name, is_version, new_version, part_data_name, part_meta_name};
-use super::records::{ObjectRecord, PartRecord, UploadDoc, to_json};
+use super::records::{ObjectRecord, PartRecord, Placement, UploadDoc, to_json};
 use super::write::{Spool, placement_error, publish};
 use crate::{Checksums, ObjectInfo, ObjectMeta, PartInfo, PartWriter, StoreError, StoreResult, UploadInfo, WriteCondition};
 use async_trait::async_trait;
@@ -144,7 +144,7 @@ impl PartWriter for FilePartWriter {
             let data = upload.dir.join(part_data_name(number, &version));
             temp.persist_at(&data).map_err(io_err("renaming into", &data))?;
             if fsync {
-                fsync_dir(&upload.dir).map_err(io_err("syncing", &upload.dir))?;
+                store.dir_syncs.sync(&upload.dir).map_err(io_err("syncing", &upload.dir))?;
             }
             let etag = etag.trim().trim_matches('"').to_string();
             let info = PartInfo { part_number: number, size, etag, last_modified: SystemTime::now(), checksums };
@@ -268,7 +268,7 @@ pub(crate) async fn complete(
         }
         if fsync && let Some(dir) = &dir {
             // One sync for all parts: their names must be durable before the metadata naming them.
-            fsync_dir(dir).map_err(io_err("syncing", dir))?;
+            store.dir_syncs.sync(dir).map_err(io_err("syncing", dir))?;
         }
         let info = ObjectInfo {
             key,
@@ -278,16 +278,22 @@ pub(crate) async fn complete(
             part_sizes: chosen.iter().map(|p| p.info.size).collect(),
             part_checksums: chosen.iter().map(|p| p.info.checksums.clone()).collect(),
         };
-        let record = ObjectRecord { info, version, parts: Some(chosen.len()) };
-        let result = publish(&store, &bucket, &path, record, &condition, || transfers.undo());
+        let record = ObjectRecord { info, version, placement: Placement::Parts(chosen.len()) };
+        let result = publish(&store, &bucket, &path, record, &[], &condition, || transfers.undo());
         transfers.armed = false;
         let info = result?;
         state.alive = false;
         drop(state);
         bucket.lock().uploads.remove(&upload.info.upload_id);
-        if let Err(e) = remove_upload_dir(&upload.dir) {
-            tracing::warn!(error = %e, "completed upload left files behind; they are removed at the next load");
-        }
+        // Without upload.json the upload is gone for good; its part files (the
+        // object's data files now hold their own links) go after the answer.
+        remove_files(&[upload.dir.join(UPLOAD_FILE)]);
+        let dir = upload.dir.clone();
+        tokio::runtime::Handle::current().spawn_blocking(move || {
+            if let Err(e) = remove_tree(&dir) {
+                tracing::warn!(error = %e, "completed upload left files behind; they are removed at the next load");
+            }
+        });
         Ok(info)
     })
     .await

@@ -1,11 +1,14 @@
 //! Reading objects: a reader pins the version it opened, so its data files
 //! outlive any overwrite or delete until it is done; its stream reads the files
-//! in chunks on the blocking pool, one chunk ahead of the consumer.
+//! in chunks on the blocking pool, one chunk ahead of the consumer. An inline
+//! object's bytes are read whole from its metadata file when it is opened.
 
 use super::bucket::{Bucket, PinGuard};
 use super::fsutil::{blocking, io_err};
-use super::keys::encode_key;
+use super::keys::{KeyPath, encode_key};
 use super::layout::data_paths;
+use super::records::{ObjectRecord, Placement};
+use super::write::read_inline;
 use crate::{ByteStream, ObjectInfo, ObjectReader, StoreError, StoreResult};
 use bytes::Bytes;
 use std::fs::File;
@@ -26,6 +29,12 @@ pub(crate) const READ_CHUNK_BYTES: usize = 512 * 1024;
 /// the page cache.
 pub(crate) const PREFETCH_BYTES: u64 = 64 * 1024;
 
+/// How often opening an inline object looks up the key again when the version
+/// it found was replaced before its metadata file could be read. Each retry
+/// needs another overwrite landing within microseconds; 8 in a row means a
+/// key rewritten in a tight loop, and the caller is told to retry.
+const INLINE_OPEN_ATTEMPTS: usize = 8;
+
 /// [`ObjectReader`] of the file store.
 pub(crate) struct FileObjectReader {
     /// The version's metadata.
@@ -36,22 +45,56 @@ pub(crate) struct FileObjectReader {
     first: Option<File>,
     /// The whole object, read by [`open`](Self::open) when it is small (see [`PREFETCH_BYTES`]).
     prefetched: Option<Bytes>,
-    /// Keeps the version's data files on disk.
-    pin: PinGuard,
+    /// Keeps the version's data files on disk (`None` for an inline version,
+    /// whose bytes were read at open).
+    pin: Option<PinGuard>,
 }
 
 impl FileObjectReader {
     /// Snapshots the current version of `key` in a loaded bucket.
     pub async fn open(bucket: Arc<Bucket>, key: &str) -> StoreResult<Self> {
-        let (record, pin) = {
+        let path = encode_key(key);
+        for _ in 0..INLINE_OPEN_ATTEMPTS {
+            let record = {
+                let state = bucket.lock();
+                bucket.check_alive(&state)?;
+                state.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_string()))?
+            };
+            if record.placement != Placement::Inline {
+                return Self::open_data_files(bucket, key, &path).await;
+            }
+            let (bucket2, path2, record2) = (bucket.clone(), path.clone(), record.clone());
+            match blocking(move || read_inline(&bucket2, &path2, &record2)).await {
+                Ok(bytes) => return Ok(FileObjectReader { info: record.info.clone(), segments: Vec::new(), first: None, prefetched: Some(bytes), pin: None }),
+                // Replaced or deleted since the index was read: look again.
+                Err(StoreError::Corrupt { .. }) if !is_current(&bucket, key, &record) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Io {
+            context: format!("object {key:?} was replaced {INLINE_OPEN_ATTEMPTS} times while being opened; retry"),
+            source: io::Error::from(io::ErrorKind::Interrupted),
+        })
+    }
+
+    /// Opens a version kept in data files, pinning it so they outlive any
+    /// overwrite or delete until the reader is done.
+    async fn open_data_files(bucket: Arc<Bucket>, key: &str, path: &KeyPath) -> StoreResult<Self> {
+        let pinned = {
             let mut state = bucket.lock();
             bucket.check_alive(&state)?;
             let record = state.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_string()))?;
-            state.pin(&record.version);
-            let pin = PinGuard::new(bucket.clone(), record.version.clone());
-            (record, pin)
+            (record.placement != Placement::Inline).then(|| {
+                state.pin(&record.version);
+                let pin = PinGuard::new(bucket.clone(), record.version.clone());
+                (record, pin)
+            })
         };
-        let files = data_paths(&bucket.dir, &encode_key(key), &record.version, record.parts);
+        let Some((record, pin)) = pinned else {
+            // Replaced by an inline version in between: nothing to pin.
+            return Box::pin(Self::open(bucket, key)).await;
+        };
+        let files = data_paths(&bucket.dir, path, &record.version, record.placement);
         let segments: Vec<(PathBuf, u64)> = files.into_iter().zip(record.segment_sizes()).collect();
         let small = segments.len() == 1 && record.info.size <= PREFETCH_BYTES;
         let (first, prefetched) = match segments.first().cloned() {
@@ -72,8 +115,13 @@ impl FileObjectReader {
             }
             None => (None, None),
         };
-        Ok(FileObjectReader { info: record.info.clone(), segments, first, prefetched, pin })
+        Ok(FileObjectReader { info: record.info.clone(), segments, first, prefetched, pin: Some(pin) })
     }
+}
+
+/// True when `record` is still the current version of `key`.
+fn is_current(bucket: &Bucket, key: &str, record: &Arc<ObjectRecord>) -> bool {
+    bucket.lock().objects.get(key).is_some_and(|current| Arc::ptr_eq(current, record))
 }
 
 impl ObjectReader for FileObjectReader {
@@ -147,7 +195,7 @@ struct Cursor {
     /// The first data file, opened when the reader was.
     first: Option<File>,
     /// Keeps the data files from being deleted until the stream is done.
-    _pin: PinGuard,
+    _pin: Option<PinGuard>,
 }
 
 impl Cursor {

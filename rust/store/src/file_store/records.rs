@@ -41,6 +41,14 @@ pub(crate) struct ObjectDoc {
     /// For multipart objects, one entry per data file, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<Vec<PartEntry>>,
+    /// The bytes follow this document in the same file (small objects; see
+    /// [`metafile`](super::metafile)), and there are no data files.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub inline: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// One part of a multipart object.
@@ -135,22 +143,37 @@ macro_rules! has_format {
 }
 has_format!(ObjectDoc, PartDoc, UploadDoc, BucketDoc);
 
+/// Where the bytes of an object version are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// In the metadata file itself, after the document (small objects).
+    Inline,
+    /// In one data file, `<base>.s3data-<version>`.
+    Single,
+    /// In this many data files, `<base>.s3data-<version>-<i>` (multipart objects).
+    Parts(usize),
+}
+
 /// An object version as the in-memory index holds it: everything `head_object`
 /// and `open_object` need, so neither touches the disk for metadata.
 #[derive(Debug, Clone)]
 pub(crate) struct ObjectRecord {
     /// The info handed out.
     pub info: ObjectInfo,
-    /// Names the data files.
+    /// Names the data files (and tells versions apart, inline ones too).
     pub version: String,
-    /// Number of data files for a multipart object; `None` for a single write.
-    pub parts: Option<usize>,
+    /// Where the bytes are.
+    pub placement: Placement,
 }
 
 impl ObjectRecord {
     /// The record of a stored document.
     pub fn from_doc(doc: ObjectDoc) -> Self {
-        let parts = doc.parts.as_ref().map(Vec::len);
+        let placement = match (&doc.parts, doc.inline) {
+            (Some(parts), _) => Placement::Parts(parts.len()),
+            (None, true) => Placement::Inline,
+            (None, false) => Placement::Single,
+        };
         let (part_sizes, part_checksums) = doc.parts.unwrap_or_default().into_iter().map(|p| (p.size, p.checksums)).unzip();
         ObjectRecord {
             info: ObjectInfo {
@@ -162,7 +185,7 @@ impl ObjectRecord {
                 part_checksums,
             },
             version: doc.version,
-            parts,
+            placement,
         }
     }
 
@@ -176,17 +199,19 @@ impl ObjectRecord {
             size: info.size,
             last_modified_ns: to_nanos(info.last_modified),
             meta: info.meta.clone(),
-            parts: self.parts.map(|_| {
+            parts: matches!(self.placement, Placement::Parts(_)).then(|| {
                 info.part_sizes.iter().zip(&info.part_checksums).map(|(&size, c)| PartEntry { size, checksums: c.clone() }).collect()
             }),
+            inline: self.placement == Placement::Inline,
         }
     }
 
-    /// Sizes of the data files, in order.
+    /// Sizes of the data files, in order (none for an inline object).
     pub fn segment_sizes(&self) -> Vec<u64> {
-        match self.parts {
-            None => vec![self.info.size],
-            Some(_) => self.info.part_sizes.clone(),
+        match self.placement {
+            Placement::Inline => Vec::new(),
+            Placement::Single => vec![self.info.size],
+            Placement::Parts(_) => self.info.part_sizes.clone(),
         }
     }
 }
@@ -265,12 +290,12 @@ mod tests {
                 part_checksums: vec![[("crc32".to_string(), "AAAA".to_string())].into(), Checksums::new()],
             },
             version: "0".repeat(32),
-            parts: Some(2),
+            placement: Placement::Parts(2),
         };
         let bytes = to_json(&record.to_doc());
         let back = ObjectRecord::from_doc(from_json(Path::new("x"), &bytes).unwrap());
         assert_eq!(back.info, record.info);
-        assert_eq!(back.parts, Some(2));
+        assert_eq!(back.placement, Placement::Parts(2));
     }
 
     #[test]

@@ -7,7 +7,8 @@ use super::fsutil::{io_err, read_optional, remove_files, remove_tree};
 use super::keys::decode_key;
 use super::layout::{self, ObjectFile, PartFile, UPLOAD_FILE};
 use super::multipart::Upload;
-use super::records::{ObjectDoc, ObjectRecord, PartDoc, PartRecord, UploadDoc, from_json};
+use super::metafile;
+use super::records::{ObjectRecord, PartDoc, PartRecord, UploadDoc, from_json};
 use crate::{StoreError, StoreResult};
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -114,8 +115,7 @@ fn load_object(dir: &Path, components: &[String], base: &str, data: &HashSet<Str
     let Some(key) = decode_key(components, base) else { return Ok(None) };
     let path = dir.join(layout::meta_name(base));
     let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
-    let Some(bytes) = read_optional(&path)? else { return Ok(None) };
-    let doc: ObjectDoc = from_json(&path, &bytes)?;
+    let Some((doc, _inline)) = metafile::read(&path)? else { return Ok(None) };
     if doc.key != key {
         return Err(corrupt(format!("names key {:?} but is stored at the place of {key:?}", doc.key)));
     }
@@ -123,6 +123,7 @@ fn load_object(dir: &Path, components: &[String], base: &str, data: &HashSet<Str
         return Err(corrupt(format!("invalid version {:?}", doc.version)));
     }
     let files: Vec<String> = match &doc.parts {
+        None if doc.inline => Vec::new(),
         None => vec![layout::data_name(base, &doc.version, None)],
         Some(parts) => {
             if parts.len() > MAX_PARTS || parts.iter().map(|p| p.size).sum::<u64>() != doc.size {

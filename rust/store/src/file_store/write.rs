@@ -3,10 +3,11 @@
 
 use super::Inner;
 use super::bucket::{Bucket, BucketState, check_condition};
-use super::fsutil::{TempFile, blocking, fsync_dir, io_err, prune_empty_dirs, remove_files, task_failed};
+use super::fsutil::{TempFile, blocking, io_err, prune_empty_dirs, remove_files, task_failed};
 use super::keys::{KeyPath, encode_key};
 use super::layout::{self, data_name, new_version};
-use super::records::{ObjectRecord, to_json};
+use super::metafile;
+use super::records::{ObjectRecord, Placement};
 use crate::{ObjectInfo, ObjectMeta, ObjectWriter, StoreError, StoreResult, WriteCondition};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -76,6 +77,14 @@ impl Spool {
     /// Bytes accepted so far.
     pub fn written(&self) -> u64 {
         self.written
+    }
+
+    /// The whole body, when it is small enough to be stored inline and never
+    /// reached a temp file (see [`metafile::INLINE_MAX_BYTES`]). Call
+    /// [`settle`](Self::settle) first.
+    pub fn take_inline(&mut self) -> Option<Vec<Bytes>> {
+        let small = self.temp.is_none() && self.in_flight.is_none() && !self.failed && self.written <= metafile::INLINE_MAX_BYTES;
+        small.then(|| std::mem::take(&mut self.pending))
     }
 
     /// Accepts a chunk, starting a batch write once [`WRITE_BATCH_BYTES`] are pending.
@@ -220,6 +229,16 @@ impl ObjectWriter for FileObjectWriter {
             check_condition(state.objects.get(&key).map(|r| &**r), &key, condition)?;
         }
         let condition = condition.clone();
+        if let Some(inline) = spool.take_inline() {
+            return blocking(move || {
+                let size = inline.iter().map(|c| c.len() as u64).sum();
+                let path = encode_key(&key);
+                let info = ObjectInfo { key, size, last_modified: SystemTime::now(), meta, part_sizes: Vec::new(), part_checksums: Vec::new() };
+                let record = ObjectRecord { info, version: new_version(), placement: Placement::Inline };
+                publish(&store, &bucket, &path, record, &inline, &condition, || {})
+            })
+            .await;
+        }
         blocking(move || {
             let fsync = store.fsync;
             let (temp, size) = spool.finish(fsync)?;
@@ -228,12 +247,12 @@ impl ObjectWriter for FileObjectWriter {
             let name = data_name(&path.base, &version, None);
             let dir = temp.persist_into(&bucket.dir, &path.dirs, &name, fsync).map_err(|e| placement_error(&bucket, e))?;
             if fsync {
-                fsync_dir(&dir).map_err(io_err("syncing", &dir))?;
+                store.dir_syncs.sync(&dir).map_err(io_err("syncing", &dir))?;
             }
             let data = vec![dir.join(&name)];
             let info = ObjectInfo { key, size, last_modified: SystemTime::now(), meta, part_sizes: Vec::new(), part_checksums: Vec::new() };
-            let record = ObjectRecord { info, version, parts: None };
-            publish(&store, &bucket, &path, record, &condition, || {
+            let record = ObjectRecord { info, version, placement: Placement::Single };
+            publish(&store, &bucket, &path, record, &[], &condition, || {
                 remove_files(&data);
                 prune_empty_dirs(&bucket.dir, &dir);
             })
@@ -253,10 +272,11 @@ pub(crate) fn placement_error(bucket: &Bucket, error: io::Error) -> StoreError {
 }
 
 /// Blocking: makes `record` the current version of its key. Its data files must
-/// already be in place (and synced). Writes the metadata to a temp file; then,
-/// under the bucket lock, checks `condition`, renames the metadata over the old
-/// one (the commit point) and updates the index; then syncs the directory and
-/// deletes the replaced version's data, or leaves that to its last reader.
+/// already be in place (and synced); an inline record's bytes come as `inline`.
+/// Writes the metadata file to a temp file; then, under the bucket lock, checks
+/// `condition`, renames the metadata over the old one (the commit point) and
+/// updates the index; then syncs the directory and deletes the replaced
+/// version's data (see [`dispose`]), or leaves that to its last reader.
 /// When it fails before the commit point it calls `undo` (which removes the new
 /// data files); after it, the new version stands whatever happens.
 pub(crate) fn publish(
@@ -264,12 +284,13 @@ pub(crate) fn publish(
     bucket: &Arc<Bucket>,
     path: &KeyPath,
     record: ObjectRecord,
+    inline: &[Bytes],
     condition: &WriteCondition,
     undo: impl FnOnce(),
 ) -> StoreResult<ObjectInfo> {
     let info = record.info.clone();
     let committed = (|| {
-        let temp = TempFile::with_contents(&store.layout.tmp, &to_json(&record.to_doc()), store.fsync)?;
+        let temp = TempFile::with_contents(&store.layout.tmp, &metafile::contents(&record, inline), store.fsync)?;
         let mut state = bucket.lock();
         bucket.check_alive(&state)?;
         check_condition(state.objects.get(&info.key).map(|r| &**r), &info.key, condition)?;
@@ -278,14 +299,14 @@ pub(crate) fn publish(
             .map_err(|e| placement_error(bucket, e))?;
         let retired = match state.objects.insert(info.key.clone(), Arc::new(record)) {
             Some(old) => {
-                let files = layout::data_paths(&bucket.dir, path, &old.version, old.parts);
-                state.retire(&old.version, files)
+                let files = layout::data_paths(&bucket.dir, path, &old.version, old.placement);
+                (state.retire(&old.version, files), old.info.size)
             }
-            None => Vec::new(),
+            None => (Vec::new(), 0),
         };
         Ok((dir, retired))
     })();
-    let (dir, retired) = match committed {
+    let (dir, (retired, retired_bytes)) = match committed {
         Ok(done) => done,
         Err(e) => {
             undo();
@@ -294,10 +315,37 @@ pub(crate) fn publish(
     };
     if store.fsync {
         // The old data may only go once the new metadata is durable.
-        fsync_dir(&dir).map_err(io_err("syncing", &dir))?;
+        store.dir_syncs.sync(&dir).map_err(io_err("syncing", &dir))?;
     }
-    remove_files(&retired);
+    dispose(retired, retired_bytes, None);
     Ok(info)
+}
+
+/// Above this many bytes, the files of a replaced or deleted version are
+/// removed on another thread after the request is answered: unlinking a big
+/// file frees all its blocks, which takes tens of milliseconds per GiB, and
+/// the new version (or the delete) is already durable. Below it, the unlink is
+/// cheaper than the thread hop.
+pub(crate) const BACKGROUND_REMOVAL_BYTES: u64 = 8 << 20;
+
+/// Blocking: removes the files of a version that is no longer current (`bytes`
+/// in all), then prunes `dir` up to `bucket_dir` if given and left empty.
+/// Big versions go on the blocking pool (see [`BACKGROUND_REMOVAL_BYTES`]); a
+/// crash before they are gone leaves orphans that the next load sweeps.
+pub(crate) fn dispose(files: Vec<PathBuf>, bytes: u64, prune: Option<(PathBuf, PathBuf)>) {
+    if files.is_empty() && prune.is_none() {
+        return;
+    }
+    let remove = move || {
+        remove_files(&files);
+        if let Some((bucket_dir, dir)) = prune {
+            prune_empty_dirs(&bucket_dir, &dir);
+        }
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) if bytes > BACKGROUND_REMOVAL_BYTES => drop(runtime.spawn_blocking(remove)),
+        _ => remove(),
+    }
 }
 
 /// How often [`update_meta`] prepares its metadata file outside the bucket lock
@@ -321,28 +369,48 @@ pub(crate) fn update_meta(store: &Inner, bucket: &Arc<Bucket>, key: &str, meta: 
         check_condition(record.as_deref(), key, condition)?;
         record.ok_or_else(|| StoreError::NoSuchKey(key.to_string()))
     };
+    let prepare = |snapshot: &ObjectRecord| -> StoreResult<(TempFile, ObjectRecord)> {
+        let record = with_meta(snapshot, &meta);
+        let inline = match snapshot.placement {
+            Placement::Inline => vec![read_inline(bucket, &path, snapshot)?],
+            _ => Vec::new(),
+        };
+        let temp = TempFile::with_contents(&store.layout.tmp, &metafile::contents(&record, &inline), store.fsync)?;
+        Ok((temp, record))
+    };
     let mut attempt = 1;
     let (dir, info) = loop {
         if attempt < META_UPDATE_ATTEMPTS {
             let snapshot = current(&bucket.lock())?;
-            let record = with_meta(&snapshot, &meta);
-            let temp = TempFile::with_contents(&store.layout.tmp, &to_json(&record.to_doc()), store.fsync)?;
+            let prepared = prepare(&snapshot);
             let mut state = bucket.lock();
             if Arc::ptr_eq(&current(&state)?, &snapshot) {
+                let (temp, record) = prepared?;
                 break commit_meta(store, bucket, &mut state, &path, temp, record)?;
             }
             attempt += 1;
         } else {
             let mut state = bucket.lock();
-            let record = with_meta(&*current(&state)?, &meta);
-            let temp = TempFile::with_contents(&store.layout.tmp, &to_json(&record.to_doc()), store.fsync)?;
+            let (temp, record) = prepare(&*current(&state)?)?;
             break commit_meta(store, bucket, &mut state, &path, temp, record)?;
         }
     };
     if store.fsync {
-        fsync_dir(&dir).map_err(io_err("syncing", &dir))?;
+        store.dir_syncs.sync(&dir).map_err(io_err("syncing", &dir))?;
     }
     Ok(info)
+}
+
+/// Blocking: the bytes of `record`, an inline version of the key at `path`,
+/// read from its metadata file. Fails with `Corrupt` if the file holds another
+/// version: callers read under the bucket lock or check the record is still
+/// current before using the bytes.
+pub(crate) fn read_inline(bucket: &Bucket, path: &KeyPath, record: &ObjectRecord) -> StoreResult<Bytes> {
+    let file = layout::meta_path(&bucket.dir, path);
+    match metafile::read(&file)? {
+        Some((doc, bytes)) if doc.version == record.version => Ok(bytes),
+        _ => Err(StoreError::Corrupt { path: file.display().to_string(), reason: "metadata file changed while being read".into() }),
+    }
 }
 
 /// `current` with `meta` in place of its metadata, except the fields that

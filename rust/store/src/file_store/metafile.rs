@@ -1,0 +1,148 @@
+//! The `.s3meta` file: the JSON document of an object version and, for a small
+//! object, its bytes right after it.
+//!
+//! An object of at most [`INLINE_MAX_BYTES`] is stored inline: one file, written
+//! to a temp file, fsynced and renamed into place, where a separate data file
+//! would cost a second file creation, fsync and rename. The file is the JSON
+//! document, one `\n`, then exactly `size` bytes; the document says `"inline": true`.
+//! Since the metadata file is replaced by rename, a reader that opened it holds
+//! that version whatever happens to the key afterwards.
+
+use super::fsutil::io_err;
+use super::records::{FORMAT, ObjectDoc, ObjectRecord, Placement, to_json};
+use crate::{StoreError, StoreResult};
+use bytes::Bytes;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// Objects up to this size are stored inline. Below it a second file (its
+/// creation, fsync and rename) costs more than the bytes; 64 KiB also bounds
+/// what opening or scanning a metadata file reads, and matches what a reader
+/// reads whole anyway (`read::PREFETCH_BYTES`).
+pub(crate) const INLINE_MAX_BYTES: u64 = 64 * 1024;
+
+/// The most a metadata file may hold: an inline object plus a document with
+/// S3's limits on user metadata (2 KiB) and tags (10 × 384 bytes) and JSON escaping.
+const MAX_META_FILE_BYTES: u64 = INLINE_MAX_BYTES + 256 * 1024;
+
+/// The contents of the metadata file of `record`, with `inline` (empty unless
+/// the record is inline) after the document.
+pub(crate) fn contents(record: &ObjectRecord, inline: &[Bytes]) -> Vec<u8> {
+    let mut bytes = to_json(&record.to_doc());
+    if record.placement == Placement::Inline {
+        bytes.reserve(1 + inline.iter().map(Bytes::len).sum::<usize>());
+        bytes.push(b'\n');
+        for chunk in inline {
+            bytes.extend_from_slice(chunk);
+        }
+    }
+    bytes
+}
+
+/// Blocking: reads the metadata file at `path`; `Ok(None)` when it does not
+/// exist. Returns the document and, for an inline object, its bytes (empty
+/// otherwise). A FIFO or device in its place is refused without blocking.
+pub(crate) fn read(path: &Path) -> StoreResult<Option<(ObjectDoc, Bytes)>> {
+    let Some(bytes) = read_regular(path)? else { return Ok(None) };
+    parse(path, Bytes::from(bytes)).map(Some)
+}
+
+/// Parses the contents of a metadata file read from `path`.
+pub(crate) fn parse(path: &Path, bytes: Bytes) -> StoreResult<(ObjectDoc, Bytes)> {
+    let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
+    let mut docs = serde_json::Deserializer::from_slice(&bytes).into_iter::<ObjectDoc>();
+    let doc = match docs.next() {
+        Some(Ok(doc)) => doc,
+        Some(Err(e)) => return Err(corrupt(e.to_string())),
+        None => return Err(corrupt("empty metadata file".into())),
+    };
+    let end = docs.byte_offset();
+    if doc.format > FORMAT {
+        return Err(corrupt(format!("written by a newer layout (format {}, this build reads {FORMAT})", doc.format)));
+    }
+    let rest = &bytes[end..];
+    if !doc.inline {
+        if !rest.iter().all(u8::is_ascii_whitespace) {
+            return Err(corrupt("trailing bytes after the document".into()));
+        }
+        return Ok((doc, Bytes::new()));
+    }
+    if doc.parts.is_some() || rest.first() != Some(&b'\n') || (rest.len() - 1) as u64 != doc.size {
+        return Err(corrupt(format!("inline object of {} bytes is stored with {} bytes after its document", doc.size, rest.len().saturating_sub(1))));
+    }
+    Ok((doc, bytes.slice(end + 1..)))
+}
+
+/// Reads a regular file of at most [`MAX_META_FILE_BYTES`]; `Ok(None)` when missing.
+fn read_regular(path: &Path) -> StoreResult<Option<Vec<u8>>> {
+    let corrupt = |reason: &str| StoreError::Corrupt { path: path.display().to_string(), reason: reason.to_string() };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    // A FIFO in place of the file would block open(2); O_NONBLOCK changes
+    // nothing for regular files, and the is_file check refuses the rest.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file: File = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(format!("opening {}", path.display()), e)),
+    };
+    let metadata = file.metadata().map_err(io_err("inspecting", path))?;
+    if !metadata.is_file() {
+        return Err(corrupt("metadata file is not a regular file"));
+    }
+    if metadata.len() > MAX_META_FILE_BYTES {
+        return Err(corrupt("metadata file is larger than any the store writes"));
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    file.take(MAX_META_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_err("reading", path))?;
+    Ok(Some(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ObjectInfo, ObjectMeta};
+    use std::time::SystemTime;
+
+    fn record(size: u64, placement: Placement) -> ObjectRecord {
+        let info = ObjectInfo {
+            key: "k".into(),
+            size,
+            last_modified: SystemTime::now(),
+            meta: ObjectMeta { etag: "e".into(), ..Default::default() },
+            part_sizes: Vec::new(),
+            part_checksums: Vec::new(),
+        };
+        ObjectRecord { info, version: "0".repeat(32), placement }
+    }
+
+    #[test]
+    fn inline_bytes_round_trip_even_when_they_look_like_json() {
+        let data = [Bytes::from_static(b"{\"a\":"), Bytes::from_static(b" 1}\n\n")];
+        let bytes = contents(&record(10, Placement::Inline), &data);
+        let (doc, inline) = parse(Path::new("m"), Bytes::from(bytes)).unwrap();
+        assert!(doc.inline);
+        assert_eq!(&inline[..], b"{\"a\": 1}\n\n");
+    }
+
+    #[test]
+    fn a_document_without_inline_bytes_has_nothing_after_it() {
+        let bytes = contents(&record(5, Placement::Single), &[]);
+        let (doc, inline) = parse(Path::new("m"), Bytes::from(bytes)).unwrap();
+        assert!(!doc.inline && inline.is_empty());
+    }
+
+    #[test]
+    fn truncated_or_padded_inline_files_are_corrupt() {
+        let bytes = contents(&record(3, Placement::Inline), &[Bytes::from_static(b"abc")]);
+        for bad in [&bytes[..bytes.len() - 1], &[&bytes[..], b"d"].concat()[..]] {
+            let err = parse(Path::new("m"), Bytes::copy_from_slice(bad)).unwrap_err();
+            assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        }
+        let mut trailing = contents(&record(3, Placement::Single), &[]);
+        trailing.extend_from_slice(b"\nabc");
+        assert!(parse(Path::new("m"), Bytes::from(trailing)).is_err());
+    }
+}
