@@ -25,6 +25,20 @@ where
     })?
 }
 
+/// Runs a short filesystem operation that syncs nothing (a few page-cache
+/// syscalls: create, write, rename, unlink) in place on the calling async
+/// thread, and one that fsyncs on the blocking pool. A hop to the blocking
+/// pool costs two cross-thread wake-ups, which on a VM (each is an IPI, a VM
+/// exit) cost more CPU than the operation itself; an fsync blocks for
+/// milliseconds and must never hold an async thread.
+pub(crate) async fn small_op<T, F>(fsyncs: bool, work: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> StoreResult<T> + Send + 'static,
+{
+    if fsyncs { blocking(work).await } else { work() }
+}
+
 /// The error of a blocking task that panicked or was cancelled.
 pub(crate) fn task_failed(e: tokio::task::JoinError) -> StoreError {
     StoreError::Io { context: "filesystem task failed".into(), source: io::Error::other(e.to_string()) }

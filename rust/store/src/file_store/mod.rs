@@ -198,7 +198,7 @@ impl ObjectStore for FileStore {
         validate_key(key)?;
         let bucket = self.inner.loaded_bucket(bucket).await?;
         let (store, key, condition) = (self.inner.clone(), key.to_string(), condition.clone());
-        blocking(move || delete_object(&store, &bucket, &key, &condition)).await
+        fsutil::small_op(store.fsync, move || delete_object(&store, &bucket, &key, &condition)).await
     }
 
     async fn list_objects(&self, bucket: &str, query: &ListQuery) -> StoreResult<ListPage> {

@@ -3,7 +3,7 @@
 
 use super::Inner;
 use super::bucket::{Bucket, BucketState, check_condition};
-use super::fsutil::{TempFile, blocking, io_err, prune_empty_dirs, remove_files, task_failed};
+use super::fsutil::{TempFile, blocking, io_err, prune_empty_dirs, remove_files, small_op, task_failed};
 use super::keys::{KeyPath, encode_key};
 use super::layout::{self, data_name, new_version};
 use super::metafile;
@@ -230,7 +230,7 @@ impl ObjectWriter for FileObjectWriter {
         }
         let condition = condition.clone();
         if let Some(inline) = spool.take_inline() {
-            return blocking(move || {
+            return small_op(store.fsync, move || {
                 let size = inline.iter().map(|c| c.len() as u64).sum();
                 let path = encode_key(&key);
                 let info = ObjectInfo { key, size, last_modified: SystemTime::now(), meta, part_sizes: Vec::new(), part_checksums: Vec::new() };
