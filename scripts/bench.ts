@@ -386,10 +386,13 @@ async function deletes(sdkKeys: Map<string, number>) {
 
 // ---------------------------------------------------------------- listing
 
+/** Lean-client listing passes per repetition (see listing()). */
+const LIST_PASSES = 3;
+
 async function listing() {
   const { ss, ssnf, s3 } = servers!;
   const G = `ListObjectsV2 over ${cfg.listKeys.toLocaleString('en-US')} keys (${cfg.listDirs} "directories")`;
-  const full = row('list-full', G, 'full pagination, 1000 per page (lean client: Rust, raw HTTP)', 'keys/s', 'higher', { chart: true });
+  const full = row('list-full', G, `full pagination, 1000 per page (lean client: Rust, raw HTTP; median of ${LIST_PASSES} passes per repetition)`, 'keys/s', 'higher', { chart: true });
   const fullNode = row('list-full-node', G, 'full pagination, 1000 per page (node:http)', 'keys/s', 'higher');
   const fullSdk = row('list-full-sdk', G, 'full pagination through the AWS SDK', 'keys/s', 'higher');
   const delimRoot = row('list-delim-root', G, `delimiter "/" at the root (${cfg.listDirs} common prefixes)`, 'ms', 'lower', { chart: true });
@@ -404,9 +407,16 @@ async function listing() {
     for (const s of alternate([ss, s3], rep)) {
       progress(`list: full, delimiter · ${s.kind} · rep ${rep + 1}/${reps}`);
       await guarded(`list ${s.kind}`, async () => {
-        const lean = await loadgen('list', { addr: s.addr, bucket: 'listing', 'max-keys': 1000 });
-        if (num(lean.keys) !== cfg.listKeys) throw new Error(`listed ${lean.keys} keys`);
-        add(full, s.kind, num(lean.keys_per_s));
+        // One pass takes ~20 ms on SmartStorage, so a single scheduler hiccup
+        // on this shared machine halves it: each repetition is the median of
+        // LIST_PASSES passes, after one warm-up pass that is not counted.
+        const passes: number[] = [];
+        for (let pass = 0; pass <= LIST_PASSES; pass++) {
+          const lean = await loadgen('list', { addr: s.addr, bucket: 'listing', 'max-keys': 1000 });
+          if (num(lean.keys) !== cfg.listKeys) throw new Error(`listed ${lean.keys} keys`);
+          if (pass > 0) passes.push(num(lean.keys_per_s));
+        }
+        add(full, s.kind, summarize(passes)!.median);
         const r = await listAll(s.port, 'listing');
         if (r.keys !== cfg.listKeys) throw new Error(`listed ${r.keys} keys`);
         add(fullNode, s.kind, r.keys / r.seconds);
@@ -471,9 +481,18 @@ function targets(): Target[] {
     const x = r ? ratio(r) : undefined;
     check(`${op.toUpperCase()} c32 ≥ 10× s3rver`, x ?? NaN, (x ?? 0) >= 10, `${fmt(med(`small-${op}-c32`))} ops/s vs ${fmt(med(`small-${op}-c32`, 's3rver'))} = ${x ? fmt(x) : 'n/a'}×`);
   }
-  const files = mach('files');
+  // The disk limit for a crash-safe small write is the crash-safe creation
+  // sequence (temp file, fsync, rename, directory fsync): the issue's "about
+  // 6,800 fsynced 4 KiB creations/s" matches it. Bare fsynced creations (no
+  // rename, no directory sync, not crash-safe) are shown beside it.
+  const atomic = mach('files-atomic');
   const putFsync = med('small-put-c32');
-  check('Small PUT, fsync on, c32 ≥ 80% of fsynced 4 KiB creations/s', putFsync, putFsync >= 0.8 * files, `${fmt(putFsync)} PUT/s = ${fmt((putFsync / files) * 100)}% of ${fmt(files)} creations/s (crash-safe creation sequence: ${fmt(mach('files-atomic'))}/s)`);
+  check(
+    'Small PUT, fsync on, c32 ≥ 80% of crash-safe fsynced 4 KiB creations/s',
+    putFsync,
+    putFsync >= 0.8 * atomic,
+    `${fmt(putFsync)} PUT/s = ${fmt((putFsync / atomic) * 100)}% of ${fmt(atomic)} crash-safe creations/s (bare fsynced creations: ${fmt(mach('files'))}/s, ${fmt((putFsync / mach('files')) * 100)}%)`,
+  );
   const putNf = med('small-put-c32', 'smartstorage-nofsync');
   const putS3 = med('small-put-c32', 's3rver');
   check('Small PUT, fsync off, c32 ≥ 10× s3rver', putNf, putNf >= 10 * putS3, `${fmt(putNf)} vs ${fmt(putS3)} = ${fmt(putNf / putS3)}×`);

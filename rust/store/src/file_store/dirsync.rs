@@ -35,8 +35,23 @@ struct DirSync {
 impl DirSyncs {
     /// Blocking: returns once `dir` was fsynced by a flush that started after
     /// the caller's change (rename, link, unlink) in it. Concurrent callers
-    /// share flushes.
+    /// share flushes. If `dir` is gone (emptied and pruned meanwhile, or its
+    /// bucket deleted), its nearest existing ancestor is synced instead: that
+    /// directory's entry recorded the removal, and with it the caller's change.
     pub fn sync(&self, dir: &Path) -> io::Result<()> {
+        let mut target = dir;
+        loop {
+            match self.sync_one(target) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match target.parent() {
+                    Some(parent) if !parent.as_os_str().is_empty() => target = parent,
+                    _ => return Err(e),
+                },
+                done => return done,
+            }
+        }
+    }
+
+    fn sync_one(&self, dir: &Path) -> io::Result<()> {
         let entry = self.lock().entry(dir.to_path_buf()).or_default().clone();
         let ticket = entry.requested.fetch_add(1, Ordering::SeqCst) + 1;
         let result = {
@@ -93,11 +108,10 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_directory_is_an_error_every_time() {
+    fn a_pruned_directory_syncs_its_nearest_existing_ancestor() {
         let dir = tempfile::tempdir().unwrap();
         let syncs = DirSyncs::default();
-        let gone = dir.path().join("gone");
-        assert_eq!(syncs.sync(&gone).unwrap_err().kind(), io::ErrorKind::NotFound);
-        assert_eq!(syncs.sync(&gone).unwrap_err().kind(), io::ErrorKind::NotFound);
+        syncs.sync(&dir.path().join("gone/deeper")).unwrap();
+        assert!(syncs.lock().is_empty());
     }
 }

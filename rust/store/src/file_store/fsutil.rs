@@ -117,6 +117,22 @@ impl TempFile {
         Ok(dir)
     }
 
+    /// Like [`persist_into`](Self::persist_into), but when a file already has
+    /// that name it is swapped out instead of freed inside the rename (see
+    /// [`exchange_or_rename`]): the old file is left at this temp file's path,
+    /// which is returned for the caller to remove later. Returns the
+    /// destination directory and the displaced file, if any.
+    pub fn persist_over(mut self, base: &Path, rel_dirs: &[String], name: &str, fsync: bool) -> io::Result<(PathBuf, Option<PathBuf>)> {
+        self.file = None;
+        let mut exchanged = false;
+        let dir = retry_in_dir(base, rel_dirs, fsync, |dir| {
+            exchanged = exchange_or_rename(&self.path, &dir.join(name))?;
+            Ok(())
+        })?;
+        self.armed = false;
+        Ok((dir, exchanged.then(|| self.path.clone())))
+    }
+
     /// Renames the file to `dest`, whose directory must exist.
     pub fn persist_at(mut self, dest: &Path) -> io::Result<()> {
         self.file = None;
@@ -137,6 +153,26 @@ impl Drop for TempFile {
 
 fn closed(path: &Path) -> StoreError {
     StoreError::Io { context: format!("temp file {} already closed", path.display()), source: io::Error::other("closed") }
+}
+
+/// Moves `src` to `dest` atomically. When `dest` exists, the two are exchanged
+/// (Linux `renameat2(RENAME_EXCHANGE)`) and `true` is returned: the old `dest`
+/// is now at `src`. A plain rename over it would free the old file inside the
+/// call, which on ext4 without a journal mounted with `discard` waits for the
+/// device. Where exchanging is unsupported, or `dest` does not exist, it is a
+/// plain rename (`false`).
+pub(crate) fn exchange_or_rename(src: &Path, dest: &Path) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        match renameat_with(CWD, src, CWD, dest, RenameFlags::EXCHANGE) {
+            Ok(()) => return Ok(true),
+            // `dest` (or its directory) is missing, or the filesystem cannot exchange.
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS | rustix::io::Errno::OPNOTSUPP) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    fs::rename(src, dest).map(|()| false)
 }
 
 /// fsyncs a directory so renames and unlinks inside it are durable.
@@ -206,7 +242,12 @@ pub(crate) fn retry_in_dir(base: &Path, rel: &[String], fsync: bool, mut op: imp
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == io::ErrorKind::NotFound && attempt < RENAME_ATTEMPTS && base.is_dir() => {
                 attempt += 1;
-                ensure_dirs(base, rel, fsync)?;
+                match ensure_dirs(base, rel, fsync) {
+                    // Pruned again while being recreated: the next attempt recreates it.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                    Ok(_) => {}
+                }
             }
             Err(e) => return Err(e),
         }

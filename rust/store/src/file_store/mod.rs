@@ -22,6 +22,7 @@ mod list;
 mod metafile;
 mod multipart;
 mod read;
+mod reaper;
 mod records;
 mod scan;
 mod write;
@@ -69,6 +70,8 @@ pub(crate) struct Inner {
     pub fsync: bool,
     /// Directory syncs shared by concurrent writers (group commit).
     pub dir_syncs: dirsync::DirSyncs,
+    /// Removes retired files after the requests that retired them are answered.
+    pub reaper: reaper::Reaper,
     /// Held for the store's lifetime: the advisory lock on `.smartstorage/lock`.
     _lock: File,
     /// Buckets looked up so far, by name.
@@ -106,6 +109,7 @@ impl FileStore {
             layout,
             fsync: config.fsync,
             dir_syncs: dirsync::DirSyncs::default(),
+            reaper: reaper::Reaper::start(),
             _lock: lock,
             buckets: Mutex::new(HashMap::new()),
             bucket_ops: tokio::sync::Mutex::new(()),
@@ -300,31 +304,34 @@ fn check_storable(bucket: &Bucket, key: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Blocking: removes `key` if `condition` holds. The metadata file is unlinked
-/// under the bucket lock (the commit point); the data goes afterwards, or when
-/// the last reader of that version finishes.
+/// Blocking: removes `key` if `condition` holds. Under the bucket lock the
+/// metadata file is moved into the temp directory (the commit point; a rename
+/// frees nothing, so it never waits for the disk); the reaper then removes it
+/// and the data, or the data waits for the last reader of that version.
 fn delete_object(store: &Inner, bucket: &Arc<Bucket>, key: &str, condition: &WriteCondition) -> StoreResult<bool> {
     let path = keys::encode_key(key);
     let dir = path.dir(&bucket.dir);
-    let (retired, retired_bytes) = {
+    let tomb = store.layout.tmp.join(format!("{}.deleted", uuid::Uuid::new_v4().simple()));
+    let mut retired = {
         let mut state = bucket.lock();
         bucket.check_alive(&state)?;
         let current = state.objects.get(key).cloned();
         check_condition(current.as_deref(), key, condition)?;
         let Some(current) = current else { return Ok(false) };
         let meta_path = dir.join(layout::meta_name(&path.base));
-        match fs::remove_file(&meta_path) {
+        match fs::rename(&meta_path, &tomb) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(StoreError::io(format!("removing {}", meta_path.display()), e)),
             _ => {}
         }
         state.objects.remove(key);
         let files = layout::data_paths(&bucket.dir, &path, &current.version, current.placement);
-        (state.retire(&current.version, files), current.info.size)
+        state.retire(&current.version, files)
     };
     if store.fsync {
         store.dir_syncs.sync(&dir).map_err(io_err("syncing", &dir))?;
     }
+    retired.push(tomb);
     let prune = (dir != bucket.dir).then(|| (bucket.dir.clone(), dir));
-    write::dispose(retired, retired_bytes, prune);
+    store.reaper.remove(retired, prune);
     Ok(true)
 }

@@ -275,8 +275,8 @@ pub(crate) fn placement_error(bucket: &Bucket, error: io::Error) -> StoreError {
 /// already be in place (and synced); an inline record's bytes come as `inline`.
 /// Writes the metadata file to a temp file; then, under the bucket lock, checks
 /// `condition`, renames the metadata over the old one (the commit point) and
-/// updates the index; then syncs the directory and deletes the replaced
-/// version's data (see [`dispose`]), or leaves that to its last reader.
+/// updates the index; then syncs the directory and hands the replaced
+/// version's files to the reaper (or leaves its data to its last reader).
 /// When it fails before the commit point it calls `undo` (which removes the new
 /// data files); after it, the new version stands whatever happens.
 pub(crate) fn publish(
@@ -294,19 +294,20 @@ pub(crate) fn publish(
         let mut state = bucket.lock();
         bucket.check_alive(&state)?;
         check_condition(state.objects.get(&info.key).map(|r| &**r), &info.key, condition)?;
-        let dir = temp
-            .persist_into(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), store.fsync)
+        let (dir, displaced) = temp
+            .persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), store.fsync)
             .map_err(|e| placement_error(bucket, e))?;
-        let retired = match state.objects.insert(info.key.clone(), Arc::new(record)) {
+        let mut retired = match state.objects.insert(info.key.clone(), Arc::new(record)) {
             Some(old) => {
                 let files = layout::data_paths(&bucket.dir, path, &old.version, old.placement);
-                (state.retire(&old.version, files), old.info.size)
+                state.retire(&old.version, files)
             }
-            None => (Vec::new(), 0),
+            None => Vec::new(),
         };
+        retired.extend(displaced);
         Ok((dir, retired))
     })();
-    let (dir, (retired, retired_bytes)) = match committed {
+    let (dir, retired) = match committed {
         Ok(done) => done,
         Err(e) => {
             undo();
@@ -317,35 +318,8 @@ pub(crate) fn publish(
         // The old data may only go once the new metadata is durable.
         store.dir_syncs.sync(&dir).map_err(io_err("syncing", &dir))?;
     }
-    dispose(retired, retired_bytes, None);
+    store.reaper.remove(retired, None);
     Ok(info)
-}
-
-/// Above this many bytes, the files of a replaced or deleted version are
-/// removed on another thread after the request is answered: unlinking a big
-/// file frees all its blocks, which takes tens of milliseconds per GiB, and
-/// the new version (or the delete) is already durable. Below it, the unlink is
-/// cheaper than the thread hop.
-pub(crate) const BACKGROUND_REMOVAL_BYTES: u64 = 8 << 20;
-
-/// Blocking: removes the files of a version that is no longer current (`bytes`
-/// in all), then prunes `dir` up to `bucket_dir` if given and left empty.
-/// Big versions go on the blocking pool (see [`BACKGROUND_REMOVAL_BYTES`]); a
-/// crash before they are gone leaves orphans that the next load sweeps.
-pub(crate) fn dispose(files: Vec<PathBuf>, bytes: u64, prune: Option<(PathBuf, PathBuf)>) {
-    if files.is_empty() && prune.is_none() {
-        return;
-    }
-    let remove = move || {
-        remove_files(&files);
-        if let Some((bucket_dir, dir)) = prune {
-            prune_empty_dirs(&bucket_dir, &dir);
-        }
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) if bytes > BACKGROUND_REMOVAL_BYTES => drop(runtime.spawn_blocking(remove)),
-        _ => remove(),
-    }
 }
 
 /// How often [`update_meta`] prepares its metadata file outside the bucket lock
@@ -437,9 +411,10 @@ fn commit_meta(
     temp: TempFile,
     record: ObjectRecord,
 ) -> StoreResult<(PathBuf, ObjectInfo)> {
-    let dir = temp
-        .persist_into(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), store.fsync)
+    let (dir, displaced) = temp
+        .persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), store.fsync)
         .map_err(|e| placement_error(bucket, e))?;
+    store.reaper.remove(displaced.into_iter().collect(), None);
     let info = record.info.clone();
     state.objects.insert(info.key.clone(), Arc::new(record));
     Ok((dir, info))
