@@ -442,7 +442,13 @@ fn permission_errors_give_s3_errors_never_a_crash() {
     assert!(c.get("/perm/fine").unwrap().body == "fine".repeat(DATA_FILE_REPEAT).as_bytes(), "untouched object");
     // The storage directory itself unwritable: a write fails cleanly.
     let tmpdir = root.join(".smartstorage/tmp");
-    std::fs::set_permissions(&tmpdir, std::fs::Permissions::from_mode(0o500)).unwrap();
+    // The temp directory and its shards (temp files are spread over sub-directories).
+    let tmp_dirs: Vec<_> = std::iter::once(tmpdir.clone())
+        .chain(std::fs::read_dir(&tmpdir).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()))
+        .collect();
+    for dir in &tmp_dirs {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+    }
     let r = c.put("/perm/blocked", b"b").unwrap();
     assert!(
         r.status >= 500 && r.text().contains("<Error>"),
@@ -450,7 +456,9 @@ fn permission_errors_give_s3_errors_never_a_crash() {
         r.status,
         r.text()
     );
-    std::fs::set_permissions(&tmpdir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for dir in &tmp_dirs {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&x, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert!(c.get("/perm/x").unwrap().body == "x".repeat(DATA_FILE_REPEAT).as_bytes(), "readable again");

@@ -131,13 +131,22 @@ fn object_entry(o: &ObjectSummary, encoding: Option<&'static str>, owner: Option
     ObjectEntry {
         key: encode(encoding, &o.key),
         last_modified: iso8601(o.last_modified),
-        etag: format!("\"{}\"", o.etag),
+        etag: quoted(&o.etag),
         checksum_algorithm: algorithm_names(o),
         checksum_type: checksum_type(o),
         size: o.size,
         owner: owner.map(|id| Owner::for_principal(id.as_deref())),
         storage_class: STORAGE_CLASS,
     }
+}
+
+/// `"etag"`, without the formatting machinery of `format!` (one per listed key).
+fn quoted(etag: &str) -> String {
+    let mut out = String::with_capacity(etag.len() + 2);
+    out.push('"');
+    out.push_str(etag);
+    out.push('"');
+    out
 }
 
 fn common_prefixes(page: &ListPage, encoding: Option<&'static str>) -> Vec<CommonPrefix> {
@@ -262,7 +271,7 @@ pub async fn handle_list_object_versions(ctx: &Ctx) -> S3Result<S3Response> {
             version_id: "null",
             is_latest: true,
             last_modified: iso8601(o.last_modified),
-            etag: format!("\"{}\"", o.etag),
+            etag: quoted(&o.etag),
             checksum_algorithm: algorithm_names(o),
             checksum_type: checksum_type(o),
             size: o.size,

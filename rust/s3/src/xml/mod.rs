@@ -44,18 +44,23 @@ pub fn iso8601(t: SystemTime) -> String {
         );
         return dt.format(&fmt).unwrap_or_default();
     }
-    // Formatted by hand: listings write one per entry, and interpreting a
-    // format description costs several times more.
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        dt.year(),
-        u8::from(dt.month()),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.millisecond()
-    )
+    // Written digit by digit: listings write one per entry, and both a format
+    // description and `format!` cost several times more.
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, dt.year() as u32);
+    put(5, 2, u8::from(dt.month()).into());
+    put(8, 2, dt.day().into());
+    put(11, 2, dt.hour().into());
+    put(14, 2, dt.minute().into());
+    put(17, 2, dt.second().into());
+    put(20, 3, dt.millisecond().into());
+    out.iter().map(|&b| b as char).collect()
 }
 
 #[cfg(test)]
@@ -66,6 +71,9 @@ mod tests {
     fn iso8601_has_milliseconds_and_z() {
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_139_006_709_123);
         assert_eq!(iso8601(t), "2006-02-03T22:45:09.123Z");
+        assert_eq!(iso8601(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let padded = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_007);
+        assert_eq!(iso8601(padded), "2023-11-14T22:13:20.007Z");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How often a rename into a directory is retried when a concurrent delete pruned
 /// the (then empty) directory in between. Each retry recreates it, so losing the race
@@ -50,6 +51,25 @@ pub(crate) fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> Store
     move |e| StoreError::io(context, e)
 }
 
+/// Sub-directories of the temp directory that temp files are spread over.
+/// Creating a file locks its directory, and with 32 writers in one directory
+/// they queue (and spin) on that lock while each allocates an inode; 16
+/// shards leave a queue of about two. A power of two, so the shard is a mask.
+pub(crate) const TMP_SHARDS: usize = 16;
+
+/// A fresh, unique path `<tmp_dir>/<shard>/<uuid>.<extension>`, the shards taken in turn.
+pub(crate) fn temp_path(tmp_dir: &Path, extension: &str) -> PathBuf {
+    static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+    let shard = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) & (TMP_SHARDS - 1);
+    tmp_dir.join(shard.to_string()).join(format!("{}.{extension}", uuid::Uuid::new_v4().simple()))
+}
+
+/// Creates the temp directory and its shards (see [`TMP_SHARDS`]).
+pub(crate) fn create_tmp_dir(tmp_dir: &Path) -> io::Result<()> {
+    fs::create_dir(tmp_dir)?;
+    (0..TMP_SHARDS).try_for_each(|shard| fs::create_dir(tmp_dir.join(shard.to_string())))
+}
+
 /// A file in the temp directory that is deleted on drop unless persisted.
 #[derive(Debug)]
 pub(crate) struct TempFile {
@@ -62,10 +82,19 @@ pub(crate) struct TempFile {
 }
 
 impl TempFile {
-    /// Creates a new, uniquely named file in `tmp_dir`.
+    /// Creates a new, uniquely named file in a shard of `tmp_dir` (see [`temp_path`]).
     pub fn create(tmp_dir: &Path) -> StoreResult<Self> {
-        let path = tmp_dir.join(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
-        let file = File::create_new(&path).map_err(io_err("creating temp file", &path))?;
+        let path = temp_path(tmp_dir, "tmp");
+        let file = match File::create_new(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // The shard directory was removed under us: recreate it once.
+                let shard = path.parent().expect("temp paths have a shard directory");
+                fs::create_dir_all(shard).map_err(io_err("creating", shard))?;
+                File::create_new(&path)
+            }
+            other => other,
+        };
+        let file = file.map_err(io_err("creating temp file", &path))?;
         Ok(TempFile { path, file: Some(file), armed: true })
     }
 

@@ -3,6 +3,7 @@
 //! ```text
 //! <root>/
 //! ├── <bucket>/                         one directory per bucket (S3 bucket names never start with '.')
+//! │   ├── notes.txt.s3meta              a small object: its JSON document, `\n`, its bytes (no data file)
 //! │   ├── hello.txt.s3meta              metadata of key "hello.txt" (JSON; the commit point)
 //! │   ├── hello.txt.s3data-<version>    its bytes
 //! │   └── photos/                       key "photos/cat.jpg" lives one level down …
@@ -11,7 +12,7 @@
 //! │       └── cat.jpg.s3data-<version>-2
 //! └── .smartstorage/                    the store's own state
 //!     ├── lock                          held (flock) while a store has the directory open
-//!     ├── tmp/                          files being written; wiped at open
+//!     ├── tmp/<shard>/                  files being written (16 shards); wiped at open
 //!     ├── buckets/<bucket>/bucket.json  creation time and owner
 //!     ├── buckets/<bucket>/config/<kind>   bucket config documents (policy, cors, tagging, …), raw bytes
 //!     └── multipart/<bucket>/<uploadId>/
@@ -36,6 +37,18 @@
 //! previous version's data deleted (or, while a reader still streams it, when the
 //! last reader finishes). A crash therefore leaves the old object or the new one;
 //! data files no metadata names are swept when the bucket is first loaded.
+//!
+//! **Small objects** (≤ 64 KiB, [`metafile`](super::metafile)) are stored inline:
+//! the bytes follow the JSON document in the `.s3meta` file, so a PUT is one file
+//! written, fsynced and renamed. Writers into one directory share its fsync
+//! ([`dirsync`](super::dirsync), group commit).
+//!
+//! **Retiring files.** The rename that commits an overwrite exchanges the old
+//! metadata file out (`RENAME_EXCHANGE`, so it lands at the temp path) and a
+//! delete renames it into `.smartstorage/tmp/`; nothing is unlinked under the
+//! bucket lock. The [`reaper`](super::reaper) thread unlinks retired files after
+//! the answer; a crash first leaves them in `tmp/` (wiped at open) or as
+//! unnamed data files (swept at load).
 //!
 //! **Metadata updates** (object tagging) write a new `.s3meta` naming the *same*
 //! version, renamed over the old one under the bucket lock: the data files stay

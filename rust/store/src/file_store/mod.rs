@@ -147,7 +147,7 @@ fn prepare(layout: &Layout, clean_slate: bool) -> StoreResult<File> {
         fsutil::wipe_dir(&layout.sys, &[layout::LOCK_FILE]).map_err(io_err("wiping", &layout.sys))?;
     }
     fsutil::remove_tree(&layout.tmp).map_err(io_err("removing", &layout.tmp))?;
-    fs::create_dir(&layout.tmp).map_err(io_err("creating", &layout.tmp))?;
+    fsutil::create_tmp_dir(&layout.tmp).map_err(io_err("creating", &layout.tmp))?;
     Ok(lock)
 }
 
@@ -311,7 +311,7 @@ fn check_storable(bucket: &Bucket, key: &str) -> StoreResult<()> {
 fn delete_object(store: &Inner, bucket: &Arc<Bucket>, key: &str, condition: &WriteCondition) -> StoreResult<bool> {
     let path = keys::encode_key(key);
     let dir = path.dir(&bucket.dir);
-    let tomb = store.layout.tmp.join(format!("{}.deleted", uuid::Uuid::new_v4().simple()));
+    let tomb = fsutil::temp_path(&store.layout.tmp, "deleted");
     let mut retired = {
         let mut state = bucket.lock();
         bucket.check_alive(&state)?;
@@ -320,8 +320,10 @@ fn delete_object(store: &Inner, bucket: &Arc<Bucket>, key: &str, condition: &Wri
         let Some(current) = current else { return Ok(false) };
         let meta_path = dir.join(layout::meta_name(&path.base));
         match fs::rename(&meta_path, &tomb) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(StoreError::io(format!("removing {}", meta_path.display()), e)),
-            _ => {}
+            Ok(()) => {}
+            // Already gone (someone removed the file by hand): nothing to move.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !meta_path.exists() => {}
+            Err(e) => return Err(StoreError::io(format!("removing {}", meta_path.display()), e)),
         }
         state.objects.remove(key);
         let files = layout::data_paths(&bucket.dir, &path, &current.version, current.placement);
