@@ -57,11 +57,15 @@ pub(crate) fn io_err(what: &str, path: &Path) -> impl FnOnce(io::Error) -> Store
 /// shards leave a queue of about two. A power of two, so the shard is a mask.
 pub(crate) const TMP_SHARDS: usize = 16;
 
-/// A fresh, unique path `<tmp_dir>/<shard>/<uuid>.<extension>`, the shards taken in turn.
+/// A fresh path `<tmp_dir>/<shard>/<n>.<extension>`, the shards taken in turn.
+/// A counter is unique enough: the temp directory is wiped at open and the
+/// store's lock keeps other processes out (and it costs no random syscall).
 pub(crate) fn temp_path(tmp_dir: &Path, extension: &str) -> PathBuf {
-    static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
-    let shard = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) & (TMP_SHARDS - 1);
-    tmp_dir.join(shard.to_string()).join(format!("{}.{extension}", uuid::Uuid::new_v4().simple()))
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut path = tmp_dir.join((n & (TMP_SHARDS - 1)).to_string());
+    path.push(format!("{n}.{extension}"));
+    path
 }
 
 /// Creates the temp directory and its shards (see [`TMP_SHARDS`]).
@@ -147,15 +151,17 @@ impl TempFile {
     }
 
     /// Like [`persist_into`](Self::persist_into), but when a file already has
-    /// that name it is swapped out instead of freed inside the rename (see
-    /// [`exchange_or_rename`]): the old file is left at this temp file's path,
-    /// which is returned for the caller to remove later. Returns the
-    /// destination directory and the displaced file, if any.
-    pub fn persist_over(mut self, base: &Path, rel_dirs: &[String], name: &str, fsync: bool) -> io::Result<(PathBuf, Option<PathBuf>)> {
+    /// that name (`existing`: the caller knows one should) it is swapped out
+    /// instead of freed inside the rename (see [`exchange_or_rename`]): the old
+    /// file is left at this temp file's path, which is returned for the caller
+    /// to remove later. Returns the destination directory and the displaced
+    /// file, if any.
+    pub fn persist_over(mut self, base: &Path, rel_dirs: &[String], name: &str, existing: bool, fsync: bool) -> io::Result<(PathBuf, Option<PathBuf>)> {
         self.file = None;
         let mut exchanged = false;
         let dir = retry_in_dir(base, rel_dirs, fsync, |dir| {
-            exchanged = exchange_or_rename(&self.path, &dir.join(name))?;
+            let dest = dir.join(name);
+            exchanged = if existing { exchange_or_rename(&self.path, &dest)? } else { fs::rename(&self.path, &dest).map(|()| false)? };
             Ok(())
         })?;
         self.armed = false;

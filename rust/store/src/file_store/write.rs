@@ -294,8 +294,9 @@ pub(crate) fn publish(
         let mut state = bucket.lock();
         bucket.check_alive(&state)?;
         check_condition(state.objects.get(&info.key).map(|r| &**r), &info.key, condition)?;
+        let existing = state.objects.contains_key(&info.key);
         let (dir, displaced) = temp
-            .persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), store.fsync)
+            .persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), existing, store.fsync)
             .map_err(|e| placement_error(bucket, e))?;
         let mut retired = match state.objects.insert(info.key.clone(), Arc::new(record)) {
             Some(old) => {
@@ -412,7 +413,7 @@ fn commit_meta(
     record: ObjectRecord,
 ) -> StoreResult<(PathBuf, ObjectInfo)> {
     let (dir, displaced) = temp
-        .persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), store.fsync)
+        .persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), true, store.fsync)
         .map_err(|e| placement_error(bucket, e))?;
     store.reaper.remove(displaced.into_iter().collect(), None);
     let info = record.info.clone();
