@@ -345,13 +345,13 @@ async function smallObjects() {
 }
 
 async function deletes(sdkKeys: Map<string, number>) {
-  const { ss, s3 } = servers!;
+  const { ss, ssnf, s3 } = servers!;
   const G = 'Small objects (4 KiB), Rust load generator, ops/s';
   for (const concurrency of [1, 32]) {
     const r = row(`small-delete-c${concurrency}`, G, `DELETE, concurrency ${concurrency}`, 'ops/s', 'higher', { chart: true });
     const cpuRow = row(`cpu-small-delete-c${concurrency}`, 'Server CPU', `DELETE 4 KiB, concurrency ${concurrency}`, 'CPU ms/request', 'lower', { chart: concurrency === 32 });
     for (let rep = 0; rep < reps; rep++) {
-      for (const s of alternate([ss, s3], rep)) {
+      for (const s of alternate([ss, ssnf, s3], rep)) {
         const n = s.kind === 's3rver' ? cfg.deleteKeys.s3rver : cfg.deleteKeys.smartstorage;
         const prefix = `/${bucket}/del-c${concurrency}-r${rep}/{i}`;
         progress(`small: writing ${n} objects to delete · ${s.kind}`);
@@ -471,10 +471,16 @@ function targets(): Target[] {
   check('Single-stream GET ≥ 1.5 GB/s (lean client)', get, get >= 1500, `${fmt(get)} MB/s (loopback TCP: ${fmt(mach('tcp'))} MB/s)`);
   const c = med('mpu-complete');
   check(`CompleteMultipartUpload of ${cfg.bigBytes / cfg.partSize} parts < 100 ms`, c, c < 100, `${fmt(c)} ms`);
-  for (const op of ['get', 'head', 'delete', 'put']) {
-    const kind: ServerKind = op === 'put' ? 'smartstorage-nofsync' : 'smartstorage';
-    const v = med(`cpu-small-${op}-c32`, kind);
-    check(`Server CPU ≤ 0.1 ms per request (${op.toUpperCase()} c32${op === 'put' ? ', fsync off' : ''})`, v, v <= 0.1, `${fmt(v)} ms`);
+  for (const op of ['get', 'head']) {
+    const v = med(`cpu-small-${op}-c32`);
+    check(`Server CPU ≤ 0.1 ms per request (${op.toUpperCase()} c32)`, v, v <= 0.1, `${fmt(v)} ms`);
+  }
+  // Writes are judged with fsync off, like s3rver (which never syncs): with
+  // it on, the kernel's share of every fsync counts as server CPU too.
+  for (const op of ['delete', 'put']) {
+    const v = med(`cpu-small-${op}-c32`, 'smartstorage-nofsync');
+    const synced = med(`cpu-small-${op}-c32`);
+    check(`Server CPU ≤ 0.1 ms per request (${op.toUpperCase()} c32, fsync off)`, v, v <= 0.1, `${fmt(v)} ms (fsync on: ${fmt(synced)} ms)`);
   }
   for (const op of ['get', 'head', 'delete']) {
     const r = rows.get(`small-${op}-c32`);
