@@ -40,43 +40,85 @@ pub(crate) fn contents(record: &ObjectRecord, inline: &[Bytes]) -> Vec<u8> {
     bytes
 }
 
+/// Bytes [`read_doc`] reads first: more than any document the store writes
+/// for a key with ordinary metadata, so the rest of the file is an inline
+/// object's bytes that loading a bucket does not need.
+const DOC_PREFIX_BYTES: u64 = 4096;
+
 /// Blocking: reads the metadata file at `path`; `Ok(None)` when it does not
 /// exist. Returns the document and, for an inline object, its bytes (empty
 /// otherwise). A FIFO or device in its place is refused without blocking.
 pub(crate) fn read(path: &Path) -> StoreResult<Option<(ObjectDoc, Bytes)>> {
-    let Some(bytes) = read_regular(path)? else { return Ok(None) };
+    let Some((bytes, _)) = read_regular(path, MAX_META_FILE_BYTES)? else { return Ok(None) };
     parse(path, Bytes::from(bytes)).map(Some)
+}
+
+/// Blocking: only the document of the metadata file at `path`, which is all
+/// loading a bucket needs: reads the first [`DOC_PREFIX_BYTES`] and the rest
+/// only when the document is longer. An inline object's length is checked
+/// against the file's size instead of being read.
+pub(crate) fn read_doc(path: &Path) -> StoreResult<Option<ObjectDoc>> {
+    let Some((head, len)) = read_regular(path, DOC_PREFIX_BYTES)? else { return Ok(None) };
+    if head.len() as u64 == len {
+        return parse(path, Bytes::from(head)).map(|(doc, _)| Some(doc));
+    }
+    match split(path, &head)? {
+        Some((doc, end)) if doc.inline => {
+            check_inline(path, &doc, head.get(end), len - end as u64)?;
+            Ok(Some(doc))
+        }
+        // A document longer than the prefix (or trailing bytes): read it all.
+        _ => Ok(read(path)?.map(|(doc, _)| doc)),
+    }
 }
 
 /// Parses the contents of a metadata file read from `path`.
 pub(crate) fn parse(path: &Path, bytes: Bytes) -> StoreResult<(ObjectDoc, Bytes)> {
-    let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
-    let mut docs = serde_json::Deserializer::from_slice(&bytes).into_iter::<ObjectDoc>();
-    let doc = match docs.next() {
-        Some(Ok(doc)) => doc,
-        Some(Err(e)) => return Err(corrupt(e.to_string())),
-        None => return Err(corrupt("empty metadata file".into())),
-    };
-    let end = docs.byte_offset();
-    if doc.format > FORMAT {
-        return Err(corrupt(format!("written by a newer layout (format {}, this build reads {FORMAT})", doc.format)));
-    }
+    let Some((doc, end)) = split(path, &bytes)? else { return Err(corrupt(path, "the document is cut short".into())) };
     let rest = &bytes[end..];
     if !doc.inline {
         if !rest.iter().all(u8::is_ascii_whitespace) {
-            return Err(corrupt("trailing bytes after the document".into()));
+            return Err(corrupt(path, "trailing bytes after the document".into()));
         }
         return Ok((doc, Bytes::new()));
     }
-    if doc.parts.is_some() || rest.first() != Some(&b'\n') || (rest.len() - 1) as u64 != doc.size {
-        return Err(corrupt(format!("inline object of {} bytes is stored with {} bytes after its document", doc.size, rest.len().saturating_sub(1))));
-    }
+    check_inline(path, &doc, rest.first(), rest.len() as u64)?;
     Ok((doc, bytes.slice(end + 1..)))
 }
 
-/// Reads a regular file of at most [`MAX_META_FILE_BYTES`]; `Ok(None)` when missing.
-fn read_regular(path: &Path) -> StoreResult<Option<Vec<u8>>> {
-    let corrupt = |reason: &str| StoreError::Corrupt { path: path.display().to_string(), reason: reason.to_string() };
+/// The document at the start of `bytes` and where it ends; `None` when
+/// `bytes` end inside it.
+fn split(path: &Path, bytes: &[u8]) -> StoreResult<Option<(ObjectDoc, usize)>> {
+    let mut docs = serde_json::Deserializer::from_slice(bytes).into_iter::<ObjectDoc>();
+    let doc = match docs.next() {
+        Some(Ok(doc)) => doc,
+        Some(Err(e)) if e.is_eof() => return Ok(None),
+        Some(Err(e)) => return Err(corrupt(path, e.to_string())),
+        None => return Err(corrupt(path, "empty metadata file".into())),
+    };
+    if doc.format > FORMAT {
+        return Err(corrupt(path, format!("written by a newer layout (format {}, this build reads {FORMAT})", doc.format)));
+    }
+    Ok(Some((doc, docs.byte_offset())))
+}
+
+/// Checks what follows an inline document: `\n`, then exactly `size` bytes
+/// (`rest_len` counts the `\n`).
+fn check_inline(path: &Path, doc: &ObjectDoc, first: Option<&u8>, rest_len: u64) -> StoreResult<()> {
+    if doc.parts.is_some() || first != Some(&b'\n') || rest_len.saturating_sub(1) != doc.size {
+        return Err(corrupt(path, format!("inline object of {} bytes is stored with {} bytes after its document", doc.size, rest_len.saturating_sub(1))));
+    }
+    Ok(())
+}
+
+fn corrupt(path: &Path, reason: String) -> StoreError {
+    StoreError::Corrupt { path: path.display().to_string(), reason }
+}
+
+/// Reads at most `limit` bytes of a regular file of at most
+/// [`MAX_META_FILE_BYTES`]; returns them and the file's size, or `Ok(None)`
+/// when it is missing.
+fn read_regular(path: &Path, limit: u64) -> StoreResult<Option<(Vec<u8>, u64)>> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     // A FIFO in place of the file would block open(2); O_NONBLOCK changes
@@ -90,14 +132,15 @@ fn read_regular(path: &Path) -> StoreResult<Option<Vec<u8>>> {
     };
     let metadata = file.metadata().map_err(io_err("inspecting", path))?;
     if !metadata.is_file() {
-        return Err(corrupt("metadata file is not a regular file"));
+        return Err(corrupt(path, "metadata file is not a regular file".into()));
     }
-    if metadata.len() > MAX_META_FILE_BYTES {
-        return Err(corrupt("metadata file is larger than any the store writes"));
+    let len = metadata.len();
+    if len > MAX_META_FILE_BYTES {
+        return Err(corrupt(path, format!("metadata file holds {len} bytes, more than any the store writes ({MAX_META_FILE_BYTES})")));
     }
-    let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    file.take(MAX_META_FILE_BYTES + 1).read_to_end(&mut bytes).map_err(io_err("reading", path))?;
-    Ok(Some(bytes))
+    let mut bytes = Vec::with_capacity(len.min(limit) as usize);
+    file.take(limit).read_to_end(&mut bytes).map_err(io_err("reading", path))?;
+    Ok(Some((bytes, len)))
 }
 
 #[cfg(test)]
@@ -132,6 +175,22 @@ mod tests {
         let bytes = contents(&record(5, Placement::Single), &[]);
         let (doc, inline) = parse(Path::new("m"), Bytes::from(bytes)).unwrap();
         assert!(!doc.inline && inline.is_empty());
+    }
+
+    #[test]
+    fn read_doc_skips_the_inline_bytes_but_checks_their_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m");
+        let data = Bytes::from(vec![b'x'; 20_000]);
+        let bytes = contents(&record(20_000, Placement::Inline), std::slice::from_ref(&data));
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(read_doc(&path).unwrap().unwrap().size, 20_000);
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(matches!(read_doc(&path), Err(StoreError::Corrupt { .. })));
+        // A short document is read whole, like `read` does.
+        std::fs::write(&path, contents(&record(5, Placement::Single), &[])).unwrap();
+        assert!(!read_doc(&path).unwrap().unwrap().inline);
+        assert!(read_doc(&dir.path().join("missing")).unwrap().is_none());
     }
 
     #[test]

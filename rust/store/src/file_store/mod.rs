@@ -311,13 +311,13 @@ fn check_storable(bucket: &Bucket, key: &str) -> StoreResult<()> {
 fn delete_object(store: &Inner, bucket: &Arc<Bucket>, key: &str, condition: &WriteCondition) -> StoreResult<bool> {
     let path = keys::encode_key(key);
     let dir = path.dir(&bucket.dir);
-    let tomb = fsutil::temp_path(&store.layout.tmp, "deleted");
-    let mut retired = {
+    let (tomb, mut retired) = {
         let mut state = bucket.lock();
         bucket.check_alive(&state)?;
         let current = state.objects.get(key).cloned();
         check_condition(current.as_deref(), key, condition)?;
         let Some(current) = current else { return Ok(false) };
+        let tomb = fsutil::temp_path(&store.layout.tmp, "deleted");
         let meta_path = dir.join(layout::meta_name(&path.base));
         match fs::rename(&meta_path, &tomb) {
             Ok(()) => {}
@@ -327,7 +327,7 @@ fn delete_object(store: &Inner, bucket: &Arc<Bucket>, key: &str, condition: &Wri
         }
         state.objects.remove(key);
         let files = layout::data_paths(&bucket.dir, &path, &current.version, current.placement);
-        state.retire(&current.version, files)
+        (tomb, state.retire(&current.version, files))
     };
     if store.fsync {
         store.dir_syncs.sync(&dir).map_err(io_err("syncing", &dir))?;

@@ -51,17 +51,25 @@ pub(crate) struct FileObjectReader {
 }
 
 impl FileObjectReader {
-    /// Snapshots the current version of `key` in a loaded bucket.
+    /// Snapshots the current version of `key` in a loaded bucket: a version in
+    /// data files is pinned under the same lock that found it; an inline
+    /// version is read whole, and looked up again if it was replaced before
+    /// its metadata file could be read.
     pub async fn open(bucket: Arc<Bucket>, key: &str) -> StoreResult<Self> {
         let path = encode_key(key);
         for _ in 0..INLINE_OPEN_ATTEMPTS {
-            let record = {
-                let state = bucket.lock();
+            let (record, pin) = {
+                let mut state = bucket.lock();
                 bucket.check_alive(&state)?;
-                state.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_string()))?
+                let record = state.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_string()))?;
+                let pin = (record.placement != Placement::Inline).then(|| {
+                    state.pin(&record.version);
+                    PinGuard::new(bucket.clone(), record.version.clone())
+                });
+                (record, pin)
             };
-            if record.placement != Placement::Inline {
-                return Self::open_data_files(bucket, key, &path).await;
+            if let Some(pin) = pin {
+                return Self::open_data_files(&bucket, &path, &record, pin).await;
             }
             let (bucket2, path2, record2) = (bucket.clone(), path.clone(), record.clone());
             match blocking(move || read_inline(&bucket2, &path2, &record2)).await {
@@ -77,23 +85,8 @@ impl FileObjectReader {
         })
     }
 
-    /// Opens a version kept in data files, pinning it so they outlive any
-    /// overwrite or delete until the reader is done.
-    async fn open_data_files(bucket: Arc<Bucket>, key: &str, path: &KeyPath) -> StoreResult<Self> {
-        let pinned = {
-            let mut state = bucket.lock();
-            bucket.check_alive(&state)?;
-            let record = state.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_string()))?;
-            (record.placement != Placement::Inline).then(|| {
-                state.pin(&record.version);
-                let pin = PinGuard::new(bucket.clone(), record.version.clone());
-                (record, pin)
-            })
-        };
-        let Some((record, pin)) = pinned else {
-            // Replaced by an inline version in between: nothing to pin.
-            return Box::pin(Self::open(bucket, key)).await;
-        };
+    /// Opens `record`, a version kept in data files and already pinned.
+    async fn open_data_files(bucket: &Bucket, path: &KeyPath, record: &ObjectRecord, pin: PinGuard) -> StoreResult<Self> {
         let files = data_paths(&bucket.dir, path, &record.version, record.placement);
         let segments: Vec<(PathBuf, u64)> = files.into_iter().zip(record.segment_sizes()).collect();
         let small = segments.len() == 1 && record.info.size <= PREFETCH_BYTES;

@@ -115,7 +115,7 @@ fn load_object(dir: &Path, components: &[String], base: &str, data: &HashSet<Str
     let Some(key) = decode_key(components, base) else { return Ok(None) };
     let path = dir.join(layout::meta_name(base));
     let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
-    let Some((doc, _inline)) = metafile::read(&path)? else { return Ok(None) };
+    let Some(doc) = metafile::read_doc(&path)? else { return Ok(None) };
     if doc.key != key {
         return Err(corrupt(format!("names key {:?} but is stored at the place of {key:?}", doc.key)));
     }
