@@ -20,18 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let method = Method::from_bytes(METHODS[usize::from(m) % METHODS.len()].as_bytes()).unwrap();
     let mut lines = rest.split(|&b| b == b'\n');
     let target = lines.next().unwrap_or_default();
-    let pairs: Vec<(String, Vec<u8>)> = lines
-        .filter_map(|l| {
-            let at = l.iter().position(|&b| b == b':')?;
-            Some((
-                String::from_utf8_lossy(&l[..at])
-                    .trim()
-                    .to_ascii_lowercase(),
-                l[at + 1..].trim_ascii().to_vec(),
-            ))
-        })
-        .collect();
-    let headers = checks::headers(&pairs);
+    let headers = checks::header_lines(lines);
     // What hyper would pass on: only targets that parse as a URI.
     if let Ok(uri) = Uri::try_from(target) {
         checks::check_route(&method, uri.path(), uri.query(), &headers);

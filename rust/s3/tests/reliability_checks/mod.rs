@@ -31,6 +31,21 @@ pub fn headers(pairs: &[(String, Vec<u8>)]) -> HeaderMap {
     map
 }
 
+/// A header map from fuzzer input lines `name: value` (names lower-cased,
+/// both sides trimmed); lines without `:` and pairs `http` rejects are skipped.
+pub fn header_lines<'a>(lines: impl Iterator<Item = &'a [u8]>) -> HeaderMap {
+    let pairs: Vec<(String, Vec<u8>)> = lines
+        .filter_map(|l| {
+            let at = l.iter().position(|&b| b == b':')?;
+            Some((
+                String::from_utf8_lossy(&l[..at]).trim().to_ascii_lowercase(),
+                l[at + 1..].trim_ascii().to_vec(),
+            ))
+        })
+        .collect();
+    headers(&pairs)
+}
+
 /// The checks shared with the `router` fuzz target.
 pub fn check_route(method: &Method, path: &str, query: Option<&str>, headers: &HeaderMap) {
     if let Ok(r) = route(method, path, query, headers, "localhost") {
