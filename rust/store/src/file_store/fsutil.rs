@@ -27,7 +27,7 @@ where
 }
 
 /// Runs a short filesystem operation that syncs nothing (a few page-cache
-/// syscalls: create, write, rename, unlink) in place on the calling async
+/// syscalls: create, write, rename; unlinks go to the reaper) in place on the calling async
 /// thread, and one that fsyncs on the blocking pool. A hop to the blocking
 /// pool costs two cross-thread wake-ups, which on a VM (each is an IPI, a VM
 /// exit) cost more CPU than the operation itself; an fsync blocks for
