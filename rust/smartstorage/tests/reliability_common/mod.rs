@@ -686,6 +686,11 @@ pub fn walk(dir: &Path) -> Vec<(PathBuf, bool)> {
     out
 }
 
+/// How long [`check_dir`] waits for the server's background reaper to unlink
+/// retired files: far above its 2 ms rest between batches, short enough that a
+/// real leak still fails a test quickly.
+pub const REAPER_GRACE: Duration = Duration::from_secs(3);
+
 /// What a directory check found.
 #[derive(Debug, Default)]
 pub struct DirReport {
@@ -718,9 +723,17 @@ impl DirReport {
 /// count), an inline `<base>.s3meta` holds exactly its size in bytes after the document, every `part-<N>-<v>` by `part-<N>.json`, every upload directory has its
 /// `upload.json`, and no temp file remains. Only meaningful once every bucket has
 /// been loaded by the server (loading sweeps what a crash leaves behind).
+///
+/// The server unlinks retired files (an overwritten object's old metadata, a
+/// deleted object's tomb) on a background thread after it answers, so the check
+/// first gives the temp directory [`REAPER_GRACE`] to drain; a real leak stays.
 pub fn check_dir(root: &Path) -> DirReport {
     let mut report = DirReport::default();
     let sys = root.join(".smartstorage");
+    let waiting = Instant::now();
+    while walk(&sys.join("tmp")).iter().any(|(_, is_dir)| !is_dir) && waiting.elapsed() < REAPER_GRACE {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     for (path, is_dir) in walk(&sys.join("tmp")) {
         if !is_dir {
             report.temp_files.push(path);
