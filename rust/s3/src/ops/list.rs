@@ -126,14 +126,14 @@ fn checksum_type(summary: &ObjectSummary) -> Option<String> {
     summary.checksum_type.clone().filter(|_| !summary.checksum_algorithms.is_empty())
 }
 
-/// One `<Contents>` entry.
-fn object_entry(o: &ObjectSummary, encoding: Option<&'static str>, owner: Option<&Option<String>>) -> ObjectEntry {
+/// One `<Contents>` entry; takes the summary so its key moves instead of being copied.
+fn object_entry(o: ObjectSummary, encoding: Option<&'static str>, owner: Option<&Option<String>>) -> ObjectEntry {
     ObjectEntry {
-        key: encode(encoding, &o.key),
         last_modified: iso8601(o.last_modified),
         etag: quoted(&o.etag),
-        checksum_algorithm: algorithm_names(o),
-        checksum_type: checksum_type(o),
+        checksum_algorithm: algorithm_names(&o),
+        checksum_type: checksum_type(&o),
+        key: if encoding.is_some() { s3_url_encode(&o.key) } else { o.key },
         size: o.size,
         owner: owner.map(|id| Owner::for_principal(id.as_deref())),
         storage_class: STORAGE_CLASS,
@@ -180,8 +180,8 @@ pub async fn handle_list_objects(ctx: &Ctx) -> S3Result<S3Response> {
         delimiter: delimiter.as_deref().map(|d| encode(encoding, d)),
         encoding_type: encoding,
         is_truncated: page.is_truncated,
-        contents: page.objects.iter().map(|o| object_entry(o, encoding, Some(&owner))).collect(),
         common_prefixes: common_prefixes(&page, encoding),
+        contents: page.objects.into_iter().map(|o| object_entry(o, encoding, Some(&owner))).collect(),
     };
     Ok(xml(doc.to_fast_xml()))
 }
@@ -220,8 +220,8 @@ pub async fn handle_list_objects_v2(ctx: &Ctx) -> S3Result<S3Response> {
         delimiter: delimiter.as_deref().map(|d| encode(encoding, d)),
         encoding_type: encoding,
         is_truncated: page.is_truncated,
-        contents: page.objects.iter().map(|o| object_entry(o, encoding, owner.as_ref())).collect(),
         common_prefixes: common_prefixes(&page, encoding),
+        contents: page.objects.into_iter().map(|o| object_entry(o, encoding, owner.as_ref())).collect(),
     };
     Ok(xml(doc.to_fast_xml()))
 }

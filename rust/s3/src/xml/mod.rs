@@ -60,7 +60,8 @@ pub fn iso8601(t: SystemTime) -> String {
     put(14, 2, dt.minute().into());
     put(17, 2, dt.second().into());
     put(20, 3, dt.millisecond().into());
-    out.iter().map(|&b| b as char).collect()
+    // ASCII digits and separators only, so always valid UTF-8.
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 #[cfg(test)]

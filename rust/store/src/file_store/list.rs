@@ -9,12 +9,17 @@ use crate::{ListPage, ListQuery, ObjectSummary};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
+/// Entries a page reserves room for up front: S3's largest page, so a full page
+/// never regrows its vector (each regrowth copies every entry so far).
+const PAGE_RESERVE: usize = 1000;
+
 /// One page of `objects` for `query`; `summarize` turns an index entry into a listing entry.
 pub(crate) fn list_page<V>(objects: &BTreeMap<String, V>, query: &ListQuery, summarize: impl Fn(&str, &V) -> ObjectSummary) -> ListPage {
     let mut page = ListPage::default();
     if query.max_keys == 0 {
         return page;
     }
+    page.objects.reserve(query.max_keys.min(PAGE_RESERVE));
     let prefix = query.prefix.as_str();
     let delimiter = query.delimiter.as_deref().filter(|d| !d.is_empty());
     let marker = query.start_after.as_deref();
