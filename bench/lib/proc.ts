@@ -3,6 +3,7 @@
  * threads), resident memory now (VmRSS) and at its peak (VmHWM), and resetting
  * that peak so it can be read per scenario. Linux only, like the suite.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 /** Clock ticks per second for /proc/<pid>/stat times; 100 on every Linux we target. */
@@ -47,4 +48,14 @@ export function resetPeakRss(pid: number): boolean {
 /** Load average over the last minute, for the report header. */
 export function loadAverage(): number[] {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+}
+
+/**
+ * Writes every dirty page of the machine to disk and waits (`sync`). A big
+ * measurement starts from a clean page cache: otherwise the gigabytes the
+ * previous one left unsynced (s3rver and the fsync-off server never sync)
+ * are written back during it, and it pays for that disk traffic and CPU.
+ */
+export function flushDirtyPages(): void {
+  spawnSync('sync', { stdio: 'ignore' });
 }

@@ -1,5 +1,5 @@
 //! The machine's own limits, measured the way the server would hit them:
-//! loopback TCP, sequential disk writes ending in fdatasync, fsynced small file
+//! loopback TCP, sequential disk writes synced as they go, fsynced small file
 //! creations from many writers, and single-core MD5 with the crate the server
 //! uses for ETags.
 
@@ -54,9 +54,15 @@ pub fn tcp(args: &Args) -> Result<Json, String> {
     Ok(Json::default().num("bytes", got as f64).num("seconds", secs).num("bytes_per_s", got as f64 / secs))
 }
 
-/// `disk`: writes `--bytes` to a new file in `--dir` in 1 MiB writes, then
-/// fdatasync; the time includes the sync, so it is what the disk sustains, not
-/// what the page cache absorbs.
+/// Bytes the disk probe writes between two background `fdatasync`s: the
+/// server's own interval (`SYNC_EVERY_BYTES` in the store), so the probe
+/// streams to the disk the way a fsync-on upload does.
+const DISK_SYNC_EVERY: u64 = 16 << 20;
+
+/// `disk`: writes `--bytes` to a new file in `--dir` in 1 MiB writes while a
+/// second thread fdatasyncs every [`DISK_SYNC_EVERY`] bytes, then a final
+/// fdatasync; the time includes it, so it is what the disk sustains while
+/// written to as a fsync-on upload writes, not what the page cache absorbs.
 pub fn disk(args: &Args) -> Result<Json, String> {
     let dir = PathBuf::from(args.req("dir")?);
     let total = args.num("bytes", 1 << 30)?;
@@ -66,13 +72,31 @@ pub fn disk(args: &Args) -> Result<Json, String> {
     let result = (|| -> std::io::Result<(f64, f64)> {
         let t = Instant::now();
         let mut f = File::create(&path)?;
-        let mut left = total;
+        let syncer = {
+            let file = f.try_clone()?;
+            let (due, wake) = std::sync::mpsc::sync_channel::<()>(1);
+            let handle = std::thread::spawn(move || -> std::io::Result<()> {
+                while wake.recv().is_ok() {
+                    file.sync_data()?;
+                }
+                Ok(())
+            });
+            (due, handle)
+        };
+        let (mut left, mut unsynced) = (total, 0u64);
         while left > 0 {
             let n = (pattern.len() as u64).min(left) as usize;
             f.write_all(&pattern[..n])?;
             left -= n as u64;
+            unsynced += n as u64;
+            // Skipped while the previous sync still runs, as the server does.
+            if unsynced >= DISK_SYNC_EVERY && syncer.0.try_send(()).is_ok() {
+                unsynced = 0;
+            }
         }
         let written = t.elapsed().as_secs_f64();
+        drop(syncer.0);
+        syncer.1.join().map_err(|_| std::io::Error::other("sync thread panicked"))??;
         f.sync_data()?;
         Ok((written, t.elapsed().as_secs_f64()))
     })();
