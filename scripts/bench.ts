@@ -320,6 +320,7 @@ async function smallObjects() {
     for (let rep = 0; rep < reps; rep++) {
       for (const s of alternate(who, rep)) {
         progress(`small: ${op} c${concurrency} · ${s.kind} · rep ${rep + 1}/${reps}`);
+        flushDirtyPages();
         await guarded(`${op} c${concurrency} ${s.kind}`, async () => {
           const m = await lg(s, { concurrency, ...opts(s, rep) });
           add(r, s.kind, m.opsPerS);
@@ -338,6 +339,7 @@ async function smallObjects() {
   await scenario('PUT', 32, [ss, ssnf, s3], put('put-c32'), async (s, rep) => {
     if (s.kind !== 'smartstorage') return;
     progress(`small: crash-safe creation probe after PUT c32 · rep ${rep + 1}/${reps}`);
+    flushDirtyPages();
     const probe = await loadgen('files', { dir: join(scratch, 'probe', `adjacent-${rep}`), writers: 32, 'duration-ms': cfg.smallMs, 'max-files': cfg.probeFiles, atomic: true, keep: true });
     addMachine('files-atomic-adjacent', 'Disk: crash-safe 4 KiB creations, 32 writers, right after each fsync-on PUT c32 run', 'files/s', num(probe.files_per_s));
   });
