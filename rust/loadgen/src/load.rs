@@ -111,6 +111,7 @@ pub fn run(args: &Args) -> Result<Json, String> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let cpu_before = crate::cpu_seconds();
     let tallies = rt.block_on(async {
         let handles: Vec<_> = (0..concurrency).map(|_| tokio::spawn(worker(spec.clone(), next.clone()))).collect();
         let mut out = Vec::new();
@@ -156,6 +157,7 @@ pub fn run(args: &Args) -> Result<Json, String> {
         .num("p90_us", percentile(&total.latencies_us, 0.9))
         .num("p99_us", percentile(&total.latencies_us, 0.99))
         .num("max_us", percentile(&total.latencies_us, 1.0))
+        .num("client_cpu_s", crate::cpu_seconds() - cpu_before)
         .raw("statuses", statuses);
     if let Some(e) = &total.first_error {
         json = json.str("first_error", e);

@@ -130,6 +130,7 @@ pub fn files(args: &Args) -> Result<Json, String> {
     fs::create_dir_all(&data).map_err(|e| e.to_string())?;
     let done = Arc::new(AtomicU64::new(0));
     let content = Arc::new(noise(size, 13));
+    let cpu_before = crate::cpu_seconds();
     let t = Instant::now();
     let deadline = t + duration;
     let threads: Vec<_> = (0..writers)
@@ -160,6 +161,7 @@ pub fn files(args: &Args) -> Result<Json, String> {
         }
     }
     let secs = t.elapsed().as_secs_f64();
+    let cpu = crate::cpu_seconds() - cpu_before;
     if !args.flag("keep") {
         let _ = fs::remove_dir_all(&root);
     }
@@ -172,6 +174,7 @@ pub fn files(args: &Args) -> Result<Json, String> {
         .num("files", n as f64)
         .num("seconds", secs)
         .num("files_per_s", n as f64 / secs)
+        .num("cpu_s", cpu)
         .str("mode", if atomic { "atomic" } else { "plain" }))
 }
 

@@ -158,6 +158,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Clock ticks per second of `/proc/self/stat` times (100 on every Linux we target).
+const CLK_TCK: f64 = 100.0;
+
+/// CPU seconds this process has used so far (user + system, all threads), from
+/// `/proc/self/stat`; NaN where that file does not exist. The bench reports it
+/// per request or per file, so a figure shows its own share of the 2 cores.
+pub fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return f64::NAN };
+    // The command name (field 2) may contain spaces: count fields after its ')'.
+    let fields: Vec<&str> = stat[stat.rfind(')').map_or(0, |i| i + 2)..].split(' ').collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (ticks(11) + ticks(12)) / CLK_TCK
+}
+
 /// Percentile of sorted microsecond samples.
 pub fn percentile(sorted: &[u32], q: f64) -> f64 {
     if sorted.is_empty() {
