@@ -611,7 +611,7 @@ async function main() {
   }
   const load1 = loadAverage();
   const ordered = [...rows.values()];
-  const groupOrder = (g: string) => ['Big', 'Small objects (4 KiB), Rust', 'Small objects (4 KiB), AWS', 'List', 'Server CPU', 'Startup'].findIndex((p) => g.startsWith(p));
+  const groupOrder = (g: string) => ['Big', 'Small objects (4 KiB), Rust', 'Small objects (4 KiB), AWS', 'List', 'Server CPU', 'Load generator', 'Startup'].findIndex((p) => g.startsWith(p));
   ordered.sort((a, b) => groupOrder(a.group) - groupOrder(b.group));
   const machineTable = [
     '| Machine limit (no server) | Unit | median (min–max) |',
