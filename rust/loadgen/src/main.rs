@@ -15,7 +15,7 @@
 //!                             [--count N] [--concurrency C] [--random] [--seed S]
 //! smartstorage-loadgen list   --addr A --bucket B [--max-keys 1000] [--prefix P]   (full ListObjectsV2 pagination)
 //! smartstorage-loadgen tcp    --bytes N                                 (loopback throughput)
-//! smartstorage-loadgen disk   --dir D --bytes N                         (sequential write + fdatasync)
+//! smartstorage-loadgen disk   --dir D --bytes N                         (sequential write, fdatasync every 16 MiB and at the end)
 //! smartstorage-loadgen files  --dir D [--writers 32] [--duration-ms MS] [--max-files N] [--atomic] [--keep]
 //! smartstorage-loadgen md5    --bytes N                                 (single-core MD5, md-5 crate)
 //! ```
