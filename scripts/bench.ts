@@ -361,18 +361,20 @@ async function smallObjects() {
 
   const S = 'Small objects (4 KiB), AWS SDK v3 (Node client-bound), ops/s';
   const sdkKeys = new Map<string, number>();
-  for (const op of ['PUT', 'GET', 'HEAD'] as SmallOp[]) {
-    const r = row(`sdk-${op.toLowerCase()}-c32`, S, `${op}, concurrency 32`, 'ops/s', 'higher');
-    for (let rep = 0; rep < reps; rep++) {
-      for (const s of alternate([ss, s3], rep)) {
-        progress(`small SDK: ${op} c32 · ${s.kind} · rep ${rep + 1}/${reps}`);
-        await guarded(`SDK ${op} ${s.kind}`, async () => {
-          const prefix = op === 'PUT' ? `sdk-r${rep}/` : 'g/';
-          const m = await sdkSmall(s.s3, bucket, op, prefix, op === 'PUT' ? 0 : cfg.readKeys, 32, cfg.smallMs / 1000, cfg.smallCap);
-          if (m.errors > 0) throw new Error(`${m.errors} errors`);
-          if (op === 'PUT') sdkKeys.set(`${s.kind}-${rep}`, m.requests);
-          add(r, s.kind, m.requests / m.seconds);
-        });
+  for (const concurrency of [1, 32]) {
+    for (const op of ['PUT', 'GET', 'HEAD'] as SmallOp[]) {
+      const r = row(`sdk-${op.toLowerCase()}-c${concurrency}`, S, `${op}, concurrency ${concurrency}`, 'ops/s', 'higher');
+      for (let rep = 0; rep < reps; rep++) {
+        for (const s of alternate([ss, s3], rep)) {
+          progress(`small SDK: ${op} c${concurrency} · ${s.kind} · rep ${rep + 1}/${reps}`);
+          await guarded(`SDK ${op} c${concurrency} ${s.kind}`, async () => {
+            const prefix = op === 'PUT' ? `sdk-c${concurrency}-r${rep}/` : 'g/';
+            const m = await sdkSmall(s.s3, bucket, op, prefix, op === 'PUT' ? 0 : cfg.readKeys, concurrency, cfg.smallMs / 1000, cfg.smallCap);
+            if (m.errors > 0) throw new Error(`${m.errors} errors`);
+            if (op === 'PUT') sdkKeys.set(`${s.kind}-c${concurrency}-${rep}`, m.requests);
+            add(r, s.kind, m.requests / m.seconds);
+          });
+        }
       }
     }
   }
@@ -404,17 +406,20 @@ async function deletes(sdkKeys: Map<string, number>) {
       }
     }
   }
-  const sdkRow = row('sdk-delete-c32', 'Small objects (4 KiB), AWS SDK v3 (Node client-bound), ops/s', 'DELETE, concurrency 32', 'ops/s', 'higher');
-  for (let rep = 0; rep < reps; rep++) {
-    for (const s of alternate([ss, s3], rep)) {
-      const n = sdkKeys.get(`${s.kind}-${rep}`) ?? 0;
-      if (n === 0) continue;
-      progress(`small SDK: DELETE c32 · ${s.kind} · rep ${rep + 1}/${reps}`);
-      await guarded(`SDK DELETE ${s.kind}`, async () => {
-        const m = await sdkSmall(s.s3, bucket, 'DELETE', `sdk-r${rep}/`, 0, 32, cfg.smallMs / 1000, n);
-        if (m.errors > 0) throw new Error(`${m.errors} errors`);
-        add(sdkRow, s.kind, m.requests / m.seconds);
-      });
+  // The SDK deletes what the SDK PUTs of the same concurrency and repetition wrote.
+  for (const concurrency of [1, 32]) {
+    const sdkRow = row(`sdk-delete-c${concurrency}`, 'Small objects (4 KiB), AWS SDK v3 (Node client-bound), ops/s', `DELETE, concurrency ${concurrency}`, 'ops/s', 'higher');
+    for (let rep = 0; rep < reps; rep++) {
+      for (const s of alternate([ss, s3], rep)) {
+        const n = sdkKeys.get(`${s.kind}-c${concurrency}-${rep}`) ?? 0;
+        if (n === 0) continue;
+        progress(`small SDK: DELETE c${concurrency} · ${s.kind} · rep ${rep + 1}/${reps}`);
+        await guarded(`SDK DELETE c${concurrency} ${s.kind}`, async () => {
+          const m = await sdkSmall(s.s3, bucket, 'DELETE', `sdk-c${concurrency}-r${rep}/`, 0, concurrency, cfg.smallMs / 1000, n);
+          if (m.errors > 0) throw new Error(`${m.errors} errors`);
+          add(sdkRow, s.kind, m.requests / m.seconds);
+        });
+      }
     }
   }
 }
