@@ -242,9 +242,8 @@ async function bigObjects() {
   // The single-stream PUT is the figure with a target against MD5, and on
   // this shared VM one repetition in three can come out at half speed (page
   // cache allocation stalls): it gets at least LEAN_PUT_REPS repetitions.
-  // It also runs against the fsync-off server: that is the upload pipeline
-  // (receive, hash, write) without waiting for the disk, which tells whether
-  // the MD5 bound or the disk bound is the one that holds.
+  // It also runs against the fsync-off server: the upload pipeline (receive,
+  // hash, write) without syncing, to tell the MD5 bound from the disk bound.
   await each(
     'PUT lean',
     async (s) => {
@@ -524,7 +523,13 @@ function targets(): Target[] {
   const md5 = mach('md5');
   const md5o = mach('md5-openssl');
   const put = med('put-lean');
-  check('Single-stream PUT ≥ 80% of single-core MD5', put, put >= 0.8 * md5, `${fmt(put)} MB/s = ${fmt((put / md5) * 100)}% of md-5 (${fmt(md5)} MB/s), ${fmt((put / md5o) * 100)}% of OpenSSL MD5 (${fmt(md5o)} MB/s)`);
+  const putNoSync = med('put-lean', 'smartstorage-nofsync');
+  check(
+    'Single-stream PUT ≥ 80% of single-core MD5',
+    put,
+    put >= 0.8 * md5,
+    `${fmt(put)} MB/s = ${fmt((put / md5) * 100)}% of md-5 (${fmt(md5)} MB/s), ${fmt((put / md5o) * 100)}% of OpenSSL MD5 (${fmt(md5o)} MB/s); fsync off: ${fmt(putNoSync)} MB/s`,
+  );
   // With fsync on, a 1 GiB PUT ends only once the disk holds it: the bound is
   // the slower of MD5 and the disk's own fdatasync'd write speed.
   const disk = mach('disk');
@@ -535,8 +540,6 @@ function targets(): Target[] {
     put >= 0.8 * bound,
     `${fmt(put)} MB/s = ${fmt((put / bound) * 100)}% of ${fmt(bound)} MB/s (${disk < md5 ? 'disk' : 'MD5'} bound)`,
   );
-  const putNoSync = med('put-lean', 'smartstorage-nofsync');
-  check('Single-stream PUT, fsync off (pipeline without the disk) ≥ 80% of MD5', putNoSync, putNoSync >= 0.8 * md5, `${fmt(putNoSync)} MB/s = ${fmt((putNoSync / md5) * 100)}% of md-5`);
   const get = med('get-lean');
   check('Single-stream GET ≥ 1.5 GB/s (lean client)', get, get >= 1500, `${fmt(get)} MB/s (loopback TCP: ${fmt(mach('tcp'))} MB/s)`);
   const c = med('mpu-complete');
