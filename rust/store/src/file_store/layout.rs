@@ -40,8 +40,11 @@
 //!
 //! **Small objects** (≤ 64 KiB, [`metafile`](super::metafile)) are stored inline:
 //! the bytes follow the JSON document in the `.s3meta` file, so a PUT is one file
-//! written, fsynced and renamed. Writers into one directory share its fsync
-//! ([`dirsync`](super::dirsync), group commit).
+//! written, made durable and renamed. With fsync on (on Linux), concurrent small
+//! PUTs are committed in batches ([`small_commits`](super::small_commits)): all
+//! their temp files, one filesystem flush, all the renames, one more flush, then
+//! the answers. Elsewhere each file is fsynced and writers into one directory
+//! share its fsync ([`dirsync`](super::dirsync)).
 //!
 //! **Retiring files.** The rename that commits an overwrite exchanges the old
 //! metadata file out (`RENAME_EXCHANGE`, so it lands at the temp path) and a

@@ -10,7 +10,7 @@
 //! pins), [`scan`] (loading a bucket, sweeping leftovers), [`buckets`] (bucket
 //! operations and config documents), [`write`] (writers and the commit), [`read`]
 //! (readers and streams), [`list`] (listing), [`multipart`] (uploads), [`fsutil`]
-//! (temp files, fsync, renames).
+//! (temp files, fsync, renames), [`dirsync`] and [`small_commits`] (group commit).
 
 mod bucket;
 mod buckets;
@@ -25,6 +25,7 @@ mod read;
 mod reaper;
 mod records;
 mod scan;
+mod small_commits;
 mod write;
 
 use crate::names::validate_key;
@@ -72,6 +73,9 @@ pub(crate) struct Inner {
     pub dir_syncs: dirsync::DirSyncs,
     /// Removes retired files after the requests that retired them are answered.
     pub reaper: reaper::Reaper,
+    /// Commits small objects in batches made durable by one flush (group
+    /// commit); `Some` when `fsync` is on and the platform has `syncfs`.
+    pub small_commits: Option<small_commits::SmallCommits>,
     /// Held for the store's lifetime: the advisory lock on `.smartstorage/lock`.
     _lock: File,
     /// Buckets looked up so far, by name.
@@ -104,12 +108,22 @@ impl FileStore {
     pub async fn open(config: FileStoreConfig) -> StoreResult<FileStore> {
         let layout = Layout::new(config.root.clone());
         let prepared = layout.clone();
-        let lock = blocking(move || prepare(&prepared, config.clean_slate)).await?;
+        let fsync = config.fsync;
+        let (lock, small_commits) = blocking(move || {
+            let lock = prepare(&prepared, config.clean_slate)?;
+            let commits = match fsync {
+                true => small_commits::SmallCommits::start(&prepared.root, &prepared.tmp).map_err(io_err("starting the commit thread for", &prepared.root))?,
+                false => None,
+            };
+            Ok((lock, commits))
+        })
+        .await?;
         let inner = Inner {
             layout,
             fsync: config.fsync,
             dir_syncs: dirsync::DirSyncs::default(),
             reaper: reaper::Reaper::start(),
+            small_commits,
             _lock: lock,
             buckets: Mutex::new(HashMap::new()),
             bucket_ops: tokio::sync::Mutex::new(()),

@@ -230,14 +230,17 @@ impl ObjectWriter for FileObjectWriter {
         }
         let condition = condition.clone();
         if let Some(inline) = spool.take_inline() {
-            return small_op(store.fsync, move || {
-                let size = inline.iter().map(|c| c.len() as u64).sum();
-                let path = encode_key(&key);
-                let info = ObjectInfo { key, size, last_modified: SystemTime::now(), meta, part_sizes: Vec::new(), part_checksums: Vec::new() };
-                let record = ObjectRecord { info, version: new_version(), placement: Placement::Inline };
-                publish(&store, &bucket, &path, record, &inline, &condition, || {})
-            })
-            .await;
+            let size = inline.iter().map(|c| c.len() as u64).sum();
+            let path = encode_key(&key);
+            let info = ObjectInfo { key, size, last_modified: SystemTime::now(), meta, part_sizes: Vec::new(), part_checksums: Vec::new() };
+            let record = ObjectRecord { info, version: new_version(), placement: Placement::Inline };
+            if let Some(commits) = &store.small_commits {
+                let contents = metafile::contents(&record, &inline);
+                let (info, retired) = commits.commit(bucket, path, record, contents, condition).await?;
+                store.reaper.remove(retired, None);
+                return Ok(info);
+            }
+            return small_op(store.fsync, move || publish(&store, &bucket, &path, record, &inline, &condition, || {})).await;
         }
         blocking(move || {
             let fsync = store.fsync;
@@ -291,22 +294,7 @@ pub(crate) fn publish(
     let info = record.info.clone();
     let committed = (|| {
         let temp = TempFile::with_contents(&store.layout.tmp, &metafile::contents(&record, inline), store.fsync)?;
-        let mut state = bucket.lock();
-        bucket.check_alive(&state)?;
-        check_condition(state.objects.get(&info.key).map(|r| &**r), &info.key, condition)?;
-        let existing = state.objects.contains_key(&info.key);
-        let (dir, displaced) = temp
-            .persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), existing, store.fsync)
-            .map_err(|e| placement_error(bucket, e))?;
-        let mut retired = match state.objects.insert(info.key.clone(), Arc::new(record)) {
-            Some(old) => {
-                let files = layout::data_paths(&bucket.dir, path, &old.version, old.placement);
-                state.retire(&old.version, files)
-            }
-            None => Vec::new(),
-        };
-        retired.extend(displaced);
-        Ok((dir, retired))
+        commit_meta_file(bucket, path, record, temp, condition, store.fsync)
     })();
     let (dir, retired) = match committed {
         Ok(done) => done,
@@ -321,6 +309,38 @@ pub(crate) fn publish(
     }
     store.reaper.remove(retired, None);
     Ok(info)
+}
+
+/// The commit point of a new version: under the bucket lock, checks that the
+/// bucket is alive and `condition` holds, renames `temp` (the written metadata
+/// file) over the key's current one and updates the index. Returns the
+/// directory to sync and the files retired with the replaced version (for the
+/// reaper, once the rename is durable). `fsync`: sync the parent of every
+/// directory the rename has to create.
+pub(crate) fn commit_meta_file(
+    bucket: &Arc<Bucket>,
+    path: &KeyPath,
+    record: ObjectRecord,
+    temp: TempFile,
+    condition: &WriteCondition,
+    fsync: bool,
+) -> StoreResult<(PathBuf, Vec<PathBuf>)> {
+    let key = record.info.key.clone();
+    let mut state = bucket.lock();
+    bucket.check_alive(&state)?;
+    check_condition(state.objects.get(&key).map(|r| &**r), &key, condition)?;
+    let existing = state.objects.contains_key(&key);
+    let (dir, displaced) =
+        temp.persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), existing, fsync).map_err(|e| placement_error(bucket, e))?;
+    let mut retired = match state.objects.insert(key, Arc::new(record)) {
+        Some(old) => {
+            let files = layout::data_paths(&bucket.dir, path, &old.version, old.placement);
+            state.retire(&old.version, files)
+        }
+        None => Vec::new(),
+    };
+    retired.extend(displaced);
+    Ok((dir, retired))
 }
 
 /// How often [`update_meta`] prepares its metadata file outside the bucket lock
