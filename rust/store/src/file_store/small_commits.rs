@@ -27,6 +27,7 @@ use super::write::commit_meta_file;
 use crate::{ObjectInfo, StoreError, StoreResult, WriteCondition};
 use std::fs::File;
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -93,7 +94,7 @@ impl SmallCommits {
 }
 
 fn stopped() -> StoreError {
-    StoreError::io("committing a small object", io::Error::other("the commit thread stopped"))
+    StoreError::io("committing a small object", io::Error::other("the batch holding it was not committed (the commit thread stopped or failed)"))
 }
 
 /// The thread: takes whatever is queued (at least one job, at most
@@ -107,7 +108,11 @@ fn run(queue: &Receiver<Job>, root: &File, tmp_dir: &Path) {
                 Err(_) => break,
             }
         }
-        commit_batch(batch, root, tmp_dir);
+        // A panic fails only this batch (its PUTs see their answer channel
+        // dropped); the thread goes on serving the next ones.
+        if std::panic::catch_unwind(AssertUnwindSafe(|| commit_batch(batch, root, tmp_dir))).is_err() {
+            tracing::error!("committing a batch of small objects panicked; its PUTs failed");
+        }
     }
 }
 
