@@ -120,7 +120,7 @@ impl FileStore {
         .await?;
         let inner = Inner {
             layout,
-            fsync: config.fsync,
+            fsync,
             dir_syncs: dirsync::DirSyncs::default(),
             reaper: reaper::Reaper::start(),
             small_commits,

@@ -71,7 +71,7 @@ impl SmallCommits {
         if !cfg!(target_os = "linux") {
             return Ok(None);
         }
-        let root = File::open(root)?;
+        let root = Root { file: File::open(root)?, path: root.to_path_buf() };
         let tmp_dir = tmp_dir.to_path_buf();
         let (jobs, queue) = channel();
         std::thread::Builder::new().name("smartstorage-commit".into()).spawn(move || run(&queue, &root, &tmp_dir))?;
@@ -99,13 +99,20 @@ fn stopped() -> StoreError {
     StoreError::io("committing a small object", io::Error::other("the batch holding it was not committed (the commit thread stopped or failed)"))
 }
 
+/// The storage directory, open: `syncfs` flushes the filesystem it is on.
+struct Root {
+    file: File,
+    /// For error messages.
+    path: PathBuf,
+}
+
 /// PUTs renamed into place, waiting for the flush that makes their renames
 /// durable, with what each will be answered.
 type Renamed = Vec<(oneshot::Sender<StoreResult<Committed>>, Committed)>;
 
 /// The thread: runs commit cycles until the store is dropped and nothing is
 /// left to answer. It waits for work only when no renamed PUT awaits a flush.
-fn run(queue: &Receiver<Job>, root: &File, tmp_dir: &Path) {
+fn run(queue: &Receiver<Job>, root: &Root, tmp_dir: &Path) {
     let mut renamed = Renamed::new();
     loop {
         let mut batch = Vec::new();
@@ -135,7 +142,7 @@ fn run(queue: &Receiver<Job>, root: &File, tmp_dir: &Path) {
 /// flushes once (the new files' bytes, and the renames of the previous cycle,
 /// whose PUTs, `waiting`, are then answered), then renames the new files into
 /// place. Returns the PUTs just renamed: the next cycle's flush makes them durable.
-fn cycle(batch: Vec<Job>, waiting: Renamed, root: &File, tmp_dir: &Path) -> Renamed {
+fn cycle(batch: Vec<Job>, waiting: Renamed, root: &Root, tmp_dir: &Path) -> Renamed {
     let mut written = Vec::with_capacity(batch.len());
     for job in batch {
         match TempFile::with_contents(tmp_dir, &job.contents, false) {
@@ -150,12 +157,12 @@ fn cycle(batch: Vec<Job>, waiting: Renamed, root: &File, tmp_dir: &Path) -> Rena
     for (done, outcome) in waiting {
         // On a failed flush the retired files stay (swept when the bucket is next
         // loaded): the old version may only go once the new one is durable.
-        answer(done, flushed.as_ref().map(|()| outcome).map_err(flush_error));
+        answer(done, flushed.as_ref().map(|()| outcome).map_err(|e| flush_error(root, e)));
     }
     if let Err(e) = flushed {
         // Nothing of this batch was renamed: its temp files remove themselves.
         for (job, _temp) in written {
-            answer(job.done, Err(flush_error(&e)));
+            answer(job.done, Err(flush_error(root, &e)));
         }
         return Renamed::new();
     }
@@ -177,8 +184,8 @@ fn answer(done: oneshot::Sender<StoreResult<Committed>>, outcome: StoreResult<Co
     let _ = done.send(outcome);
 }
 
-fn flush_error(e: &io::Error) -> StoreError {
-    StoreError::io("flushing the storage filesystem", io::Error::new(e.kind(), e.to_string()))
+fn flush_error(root: &Root, e: &io::Error) -> StoreError {
+    StoreError::io(format!("flushing the filesystem of {}", root.path.display()), io::Error::new(e.kind(), e.to_string()))
 }
 
 /// Blocking: makes everything written on the filesystem of `root` before the
@@ -187,9 +194,9 @@ fn flush_error(e: &io::Error) -> StoreError {
 /// last pass over the block device's buffers (inode tables, directory
 /// blocks); an fsync of the root directory, clean by then, issues one more
 /// device flush after them.
-fn flush(root: &File) -> io::Result<()> {
-    syncfs(root)?;
-    root.sync_all()
+fn flush(root: &Root) -> io::Result<()> {
+    syncfs(&root.file)?;
+    root.file.sync_all()
 }
 
 #[cfg(target_os = "linux")]
