@@ -9,8 +9,15 @@ use super::scan;
 use crate::{BucketInfo, StoreError, StoreResult, WriteCondition};
 use bytes::Bytes;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, RandomState};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Key locks per bucket (see [`Bucket::key_lock`]). Commits of different keys
+/// share a lock only when their keys hash alike: with 64, two async workers
+/// and a few blocking threads committing at once rarely meet, and the locks
+/// cost 64 futex words per bucket.
+const KEY_LOCKS: usize = 64;
 
 /// A bucket known to the store.
 pub(crate) struct Bucket {
@@ -20,9 +27,12 @@ pub(crate) struct Bucket {
     pub dir: PathBuf,
     /// `<root>/.smartstorage/multipart/<bucket>`.
     pub uploads_dir: PathBuf,
-    /// Index, uploads and pins. Held only for memory updates and the single
-    /// rename/unlink that commits a change, never across I/O that can block long.
+    /// Index, uploads and pins. Held only for memory updates, never across I/O.
     state: Mutex<BucketState>,
+    /// Orders the commits of each key: see [`key_lock`](Self::key_lock).
+    key_locks: Box<[Mutex<()>]>,
+    /// Picks a key's lock; seeded per bucket, so clients cannot aim many keys at one lock.
+    key_hasher: RandomState,
     /// Set once the index and uploads have been loaded from disk.
     loaded: tokio::sync::OnceCell<()>,
     /// Held by the blocking scan. If the task awaiting a load is cancelled, its scan
@@ -93,6 +103,8 @@ impl Bucket {
             uploads_dir: layout.uploads_dir(&info.name),
             info,
             state: Mutex::new(BucketState::default()),
+            key_locks: (0..KEY_LOCKS).map(|_| Mutex::new(())).collect(),
+            key_hasher: RandomState::new(),
             loaded: tokio::sync::OnceCell::new(),
             scan_lock: Arc::new(Mutex::new(())),
             configs: tokio::sync::Mutex::new(HashMap::new()),
@@ -108,6 +120,24 @@ impl Bucket {
     /// poisoned lock is still usable).
     pub fn lock(&self) -> MutexGuard<'_, BucketState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The lock a commit of `key` holds from checking the index, through the
+    /// rename (or unlink) that changes the key on disk, to updating the index.
+    /// So the rename runs outside the state lock (other keys commit meanwhile)
+    /// while the index still changes in the order the files did, and whoever
+    /// holds it sees the key's file and index entry agree. Taken before the
+    /// state lock, never while holding it, and one at a time.
+    pub fn key_lock(&self, key: &str) -> MutexGuard<'_, ()> {
+        let slot = (self.key_hasher.hash_one(key) % KEY_LOCKS as u64) as usize;
+        self.key_locks[slot].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every key lock, in order: no commit is between its check and its index
+    /// update while they are held (`delete_bucket` marks the bucket deleted
+    /// under them, so no commit can land in a bucket found empty).
+    pub fn lock_all_keys(&self) -> Vec<MutexGuard<'_, ()>> {
+        self.key_locks.iter().map(|lock| lock.lock().unwrap_or_else(|e| e.into_inner())).collect()
     }
 
     /// Loads the index and uploads from disk on first use, sweeping orphaned

@@ -93,13 +93,19 @@ impl Inner {
         let bucket = self.bucket_from_disk(name).await?;
         bucket.ensure_loaded().await?;
         let _configs = bucket.configs.lock().await;
-        {
-            let mut state = bucket.lock();
+        // Under every key lock no commit is between its check and its index
+        // update: once marked, none can land in the bucket found empty.
+        let marking = bucket.clone();
+        blocking(move || {
+            let _key_locks = marking.lock_all_keys();
+            let mut state = marking.lock();
             if !state.objects.is_empty() || !state.uploads.is_empty() {
-                return Err(StoreError::BucketNotEmpty(name.to_string()));
+                return Err(StoreError::BucketNotEmpty(marking.name().to_string()));
             }
             state.deleted = true;
-        }
+            Ok(())
+        })
+        .await?;
         let dir = bucket.dir.clone();
         let removed = blocking(move || remove_bucket_tree(&dir).map_err(io_err("removing", &dir))).await;
         if !matches!(removed, Ok(true)) {

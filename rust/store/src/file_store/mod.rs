@@ -318,18 +318,23 @@ fn check_storable(bucket: &Bucket, key: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// Blocking: removes `key` if `condition` holds. Under the bucket lock the
+/// Blocking: removes `key` if `condition` holds. Holding the key's lock, the
 /// metadata file is moved into the temp directory (the commit point; a rename
-/// frees nothing, so it never waits for the disk); the reaper then removes it
-/// and the data, or the data waits for the last reader of that version.
+/// frees nothing, so it never waits for the disk) and the key leaves the index;
+/// the reaper then removes the file and the data, or the data waits for the
+/// last reader of that version.
 fn delete_object(store: &Inner, bucket: &Arc<Bucket>, key: &str, condition: &WriteCondition) -> StoreResult<bool> {
     let path = keys::encode_key(key);
     let dir = path.dir(&bucket.dir);
     let (tomb, mut retired) = {
-        let mut state = bucket.lock();
-        bucket.check_alive(&state)?;
-        let current = state.objects.get(key).cloned();
-        check_condition(current.as_deref(), key, condition)?;
+        let _key_lock = bucket.key_lock(key);
+        let current = {
+            let state = bucket.lock();
+            bucket.check_alive(&state)?;
+            let current = state.objects.get(key).cloned();
+            check_condition(current.as_deref(), key, condition)?;
+            current
+        };
         let Some(current) = current else { return Ok(false) };
         let tomb = fsutil::temp_path(&store.layout.tmp, "deleted");
         let meta_path = dir.join(layout::meta_name(&path.base));
@@ -339,6 +344,8 @@ fn delete_object(store: &Inner, bucket: &Arc<Bucket>, key: &str, condition: &Wri
             Err(e) if e.kind() == io::ErrorKind::NotFound && !meta_path.exists() => {}
             Err(e) => return Err(StoreError::io(format!("removing {}", meta_path.display()), e)),
         }
+        // Still as checked: the key's other commits and the bucket's deletion wait for its lock.
+        let mut state = bucket.lock();
         state.objects.remove(key);
         let files = layout::data_paths(&bucket.dir, &path, &current.version, current.placement);
         (tomb, state.retire(&current.version, files))

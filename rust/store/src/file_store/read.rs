@@ -29,11 +29,12 @@ pub(crate) const READ_CHUNK_BYTES: usize = 512 * 1024;
 /// the page cache.
 pub(crate) const PREFETCH_BYTES: u64 = 64 * 1024;
 
-/// How often opening an inline object looks up the key again when the version
-/// it found was replaced before its metadata file could be read. Each retry
-/// needs another overwrite landing within microseconds; 8 in a row means a
-/// key rewritten in a tight loop, and the caller is told to retry.
-const INLINE_OPEN_ATTEMPTS: usize = 8;
+/// How often opening an inline object reads its metadata file without the
+/// key's lock, looking the key up again when the version it found was replaced
+/// meanwhile. Each miss needs an overwrite landing within microseconds of the
+/// lookup; after these the read is made holding the key's lock, which always
+/// gives an answer.
+const OPTIMISTIC_INLINE_READS: usize = 3;
 
 /// [`ObjectReader`] of the file store.
 pub(crate) struct FileObjectReader {
@@ -57,32 +58,42 @@ impl FileObjectReader {
     /// its metadata file could be read.
     pub async fn open(bucket: Arc<Bucket>, key: &str) -> StoreResult<Self> {
         let path = encode_key(key);
-        for _ in 0..INLINE_OPEN_ATTEMPTS {
-            let (record, pin) = {
-                let mut state = bucket.lock();
-                bucket.check_alive(&state)?;
-                let record = state.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_string()))?;
-                let pin = (record.placement != Placement::Inline).then(|| {
-                    state.pin(&record.version);
-                    PinGuard::new(bucket.clone(), record.version.clone())
-                });
-                (record, pin)
-            };
+        for _ in 0..OPTIMISTIC_INLINE_READS {
+            let (record, pin) = lookup(&bucket, key)?;
             if let Some(pin) = pin {
                 return Self::open_data_files(&bucket, &path, &record, pin).await;
             }
             let (bucket2, path2, record2) = (bucket.clone(), path.clone(), record.clone());
             match blocking(move || read_inline(&bucket2, &path2, &record2)).await {
-                Ok(bytes) => return Ok(FileObjectReader { info: record.info.clone(), segments: Vec::new(), first: None, prefetched: Some(bytes), pin: None }),
+                Ok(bytes) => return Ok(Self::inline(&record, bytes)),
                 // Replaced or deleted since the index was read: look again.
                 Err(StoreError::Corrupt { .. }) if !is_current(&bucket, key, &record) => continue,
+                // Perhaps a commit between its rename and its index update: look again under the key's lock.
+                Err(StoreError::Corrupt { .. }) => break,
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Io {
-            context: format!("object {key:?} was replaced {INLINE_OPEN_ATTEMPTS} times while being opened; retry"),
-            source: io::Error::from(io::ErrorKind::Interrupted),
+        // Holding the key's lock, the index entry and the file agree.
+        let (bucket2, key2, path2) = (bucket.clone(), key.to_string(), path.clone());
+        let (record, opened) = blocking(move || {
+            let _key_lock = bucket2.key_lock(&key2);
+            let (record, pin) = lookup(&bucket2, &key2)?;
+            let opened = match pin {
+                Some(pin) => Opened::Files(pin),
+                None => Opened::Inline(read_inline(&bucket2, &path2, &record)?),
+            };
+            Ok((record, opened))
         })
+        .await?;
+        match opened {
+            Opened::Files(pin) => Self::open_data_files(&bucket, &path, &record, pin).await,
+            Opened::Inline(bytes) => Ok(Self::inline(&record, bytes)),
+        }
+    }
+
+    /// A reader of an inline version whose bytes were read.
+    fn inline(record: &ObjectRecord, bytes: Bytes) -> Self {
+        FileObjectReader { info: record.info.clone(), segments: Vec::new(), first: None, prefetched: Some(bytes), pin: None }
     }
 
     /// Opens `record`, a version kept in data files and already pinned.
@@ -110,6 +121,29 @@ impl FileObjectReader {
         };
         Ok(FileObjectReader { info: record.info.clone(), segments, first, prefetched, pin: Some(pin) })
     }
+}
+
+/// A version found and opened under the key's lock.
+enum Opened {
+    /// In data files, pinned.
+    Files(PinGuard),
+    /// Inline, with its bytes.
+    Inline(Bytes),
+}
+
+/// The current version of `key`, and a pin on it when it is kept in data files
+/// (taken under the same lock that found it).
+fn lookup(bucket: &Arc<Bucket>, key: &str) -> StoreResult<(Arc<ObjectRecord>, Option<PinGuard>)> {
+    let mut state = bucket.lock();
+    bucket.check_alive(&state)?;
+    let record = state.objects.get(key).cloned().ok_or_else(|| StoreError::NoSuchKey(key.to_string()))?;
+    if record.placement == Placement::Inline {
+        return Ok((record, None));
+    }
+    state.pin(&record.version);
+    drop(state);
+    let pin = PinGuard::new(bucket.clone(), record.version.clone());
+    Ok((record, Some(pin)))
 }
 
 /// True when `record` is still the current version of `key`.

@@ -222,13 +222,8 @@ impl ObjectWriter for FileObjectWriter {
     async fn commit(self: Box<Self>, meta: ObjectMeta, condition: &WriteCondition) -> StoreResult<ObjectInfo> {
         let FileObjectWriter { store, bucket, key, mut spool } = *self;
         spool.settle().await?;
-        {
-            // Fail fast; checked again, atomically, at the commit point.
-            let state = bucket.lock();
-            bucket.check_alive(&state)?;
-            check_condition(state.objects.get(&key).map(|r| &**r), &key, condition)?;
-        }
         let condition = condition.clone();
+        // A small object commits right away (its condition is checked there).
         if let Some(inline) = spool.take_inline() {
             let size = inline.iter().map(|c| c.len() as u64).sum();
             let path = encode_key(&key);
@@ -241,6 +236,12 @@ impl ObjectWriter for FileObjectWriter {
                 return Ok(info);
             }
             return small_op(store.fsync, move || publish(&store, &bucket, &path, record, &inline, &condition, || {})).await;
+        }
+        {
+            // Fail fast, before placing the data; checked again at the commit point.
+            let state = bucket.lock();
+            bucket.check_alive(&state)?;
+            check_condition(state.objects.get(&key).map(|r| &**r), &key, &condition)?;
         }
         blocking(move || {
             let fsync = store.fsync;
@@ -276,7 +277,7 @@ pub(crate) fn placement_error(bucket: &Bucket, error: io::Error) -> StoreError {
 
 /// Blocking: makes `record` the current version of its key. Its data files must
 /// already be in place (and synced); an inline record's bytes come as `inline`.
-/// Writes the metadata file to a temp file; then, under the bucket lock, checks
+/// Writes the metadata file to a temp file; then, holding the key's lock, checks
 /// `condition`, renames the metadata over the old one (the commit point) and
 /// updates the index; then syncs the directory and hands the replaced
 /// version's files to the reaper (or leaves its data to its last reader).
@@ -311,7 +312,7 @@ pub(crate) fn publish(
     Ok(info)
 }
 
-/// The commit point of a new version: under the bucket lock, checks that the
+/// The commit point of a new version: holding the key's lock, checks that the
 /// bucket is alive and `condition` holds, renames `temp` (the written metadata
 /// file) over the key's current one and updates the index. Returns the
 /// directory to sync and the files retired with the replaced version (for the
@@ -326,12 +327,17 @@ pub(crate) fn commit_meta_file(
     fsync: bool,
 ) -> StoreResult<(PathBuf, Vec<PathBuf>)> {
     let key = record.info.key.clone();
-    let mut state = bucket.lock();
-    bucket.check_alive(&state)?;
-    check_condition(state.objects.get(&key).map(|r| &**r), &key, condition)?;
-    let existing = state.objects.contains_key(&key);
+    let _key_lock = bucket.key_lock(&key);
+    let existing = {
+        let state = bucket.lock();
+        bucket.check_alive(&state)?;
+        check_condition(state.objects.get(&key).map(|r| &**r), &key, condition)?;
+        state.objects.contains_key(&key)
+    };
     let (dir, displaced) =
         temp.persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), existing, fsync).map_err(|e| placement_error(bucket, e))?;
+    // Still as checked: the key's other commits and the bucket's deletion wait for its lock.
+    let mut state = bucket.lock();
     let mut retired = match state.objects.insert(key, Arc::new(record)) {
         Some(old) => {
             let files = layout::data_paths(&bucket.dir, path, &old.version, old.placement);
@@ -351,11 +357,12 @@ const META_UPDATE_ATTEMPTS: usize = 3;
 /// [`ObjectStore::update_object_meta`](crate::ObjectStore::update_object_meta)).
 ///
 /// The new `.s3meta` names the same version, so the data files stay where they
-/// are and nothing is retired. It is written to a temp file outside the lock
-/// from a snapshot of the current record; under the lock the snapshot is checked
-/// to still be current (the same `Arc`, so a concurrent overwrite or metadata
-/// update is noticed) before the rename commits it. If writers keep winning
-/// that race, the last attempt writes the small file while holding the lock.
+/// are and nothing is retired. It is written to a temp file outside any lock
+/// from a snapshot of the current record; holding the key's lock, the snapshot
+/// is checked to still be current (the same `Arc`, so a concurrent overwrite or
+/// metadata update is noticed) before the rename commits it. If writers keep
+/// winning that race, the last attempt writes the small file while holding the
+/// key's lock.
 pub(crate) fn update_meta(store: &Inner, bucket: &Arc<Bucket>, key: &str, meta: ObjectMeta, condition: &WriteCondition) -> StoreResult<ObjectInfo> {
     let path = encode_key(key);
     let current = |state: &BucketState| -> StoreResult<Arc<ObjectRecord>> {
@@ -378,16 +385,16 @@ pub(crate) fn update_meta(store: &Inner, bucket: &Arc<Bucket>, key: &str, meta: 
         if attempt < META_UPDATE_ATTEMPTS {
             let snapshot = current(&bucket.lock())?;
             let prepared = prepare(&snapshot);
-            let mut state = bucket.lock();
-            if Arc::ptr_eq(&current(&state)?, &snapshot) {
+            let _key_lock = bucket.key_lock(key);
+            if Arc::ptr_eq(&current(&bucket.lock())?, &snapshot) {
                 let (temp, record) = prepared?;
-                break commit_meta(store, bucket, &mut state, &path, temp, record)?;
+                break commit_meta(store, bucket, &path, temp, record)?;
             }
             attempt += 1;
         } else {
-            let mut state = bucket.lock();
-            let (temp, record) = prepare(&*current(&state)?)?;
-            break commit_meta(store, bucket, &mut state, &path, temp, record)?;
+            let _key_lock = bucket.key_lock(key);
+            let (temp, record) = prepare(&*current(&bucket.lock())?)?;
+            break commit_meta(store, bucket, &path, temp, record)?;
         }
     };
     if store.fsync {
@@ -398,8 +405,8 @@ pub(crate) fn update_meta(store: &Inner, bucket: &Arc<Bucket>, key: &str, meta: 
 
 /// Blocking: the bytes of `record`, an inline version of the key at `path`,
 /// read from its metadata file. Fails with `Corrupt` if the file holds another
-/// version: callers read under the bucket lock or check the record is still
-/// current before using the bytes.
+/// version (or none): callers read holding the key's lock, or check the record
+/// is still current and look again.
 pub(crate) fn read_inline(bucket: &Bucket, path: &KeyPath, record: &ObjectRecord) -> StoreResult<Bytes> {
     let file = layout::meta_path(&bucket.dir, path);
     match metafile::read(&file)? {
@@ -422,21 +429,14 @@ fn with_meta(current: &ObjectRecord, meta: &ObjectMeta) -> ObjectRecord {
     record
 }
 
-/// Under the bucket lock: renames the prepared metadata file over the old one
+/// Holding the key's lock: renames the prepared metadata file over the old one
 /// (the commit point) and updates the index. Returns the directory to sync.
-fn commit_meta(
-    store: &Inner,
-    bucket: &Arc<Bucket>,
-    state: &mut BucketState,
-    path: &KeyPath,
-    temp: TempFile,
-    record: ObjectRecord,
-) -> StoreResult<(PathBuf, ObjectInfo)> {
+fn commit_meta(store: &Inner, bucket: &Arc<Bucket>, path: &KeyPath, temp: TempFile, record: ObjectRecord) -> StoreResult<(PathBuf, ObjectInfo)> {
     let (dir, displaced) = temp
         .persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), true, store.fsync)
         .map_err(|e| placement_error(bucket, e))?;
     store.reaper.remove(displaced.into_iter().collect(), None);
     let info = record.info.clone();
-    state.objects.insert(info.key.clone(), Arc::new(record));
+    bucket.lock().objects.insert(info.key.clone(), Arc::new(record));
     Ok((dir, info))
 }
