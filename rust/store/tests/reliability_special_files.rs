@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Bigger than what the store keeps inline, so the object gets a data file.
-const BIG: [u8; 100 * 1024] = [7u8; 100 * 1024];
+static BIG: [u8; 100 * 1024] = [7u8; 100 * 1024];
 
 async fn store_with(dir: &Path, key: &str, data: &[u8]) -> FileStore {
     let store = FileStore::open(FileStoreConfig {

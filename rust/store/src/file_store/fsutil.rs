@@ -105,7 +105,8 @@ impl TempFile {
     /// Creates a temp file holding `bytes`, fsynced when `fsync`, and closed.
     pub fn with_contents(tmp_dir: &Path, bytes: &[u8], fsync: bool) -> StoreResult<Self> {
         let mut temp = Self::create(tmp_dir)?;
-        temp.write_chunks(&[Bytes::copy_from_slice(bytes)])?;
+        let file = temp.file.as_mut().ok_or_else(|| closed(&temp.path))?;
+        file.write_all(bytes).map_err(io_err("writing", &temp.path))?;
         temp.close(fsync)?;
         Ok(temp)
     }

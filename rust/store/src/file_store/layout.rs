@@ -69,6 +69,8 @@
 use super::keys::{KeyPath, RESERVED};
 use super::records::Placement;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Name of the store's own directory under the root. Bucket names cannot start
 /// with `.`, so it never collides with a bucket.
@@ -166,8 +168,20 @@ pub(crate) fn parse_object_file(name: &str) -> Option<ObjectFile<'_>> {
     is_version(version).then_some(ObjectFile::Data { base, version, part })
 }
 
-/// A new version token: 32 lowercase hex digits, unique per write.
+/// A new version token: 32 lowercase hex digits, unique per write — a random
+/// 64-bit prefix drawn once per process, then a counter. Uniqueness is all a
+/// version needs, and 128 fresh random bits per write would cost every PUT a
+/// `getrandom` syscall. Upload ids, which clients see, stay random ([`new_upload_id`]).
 pub(crate) fn new_version() -> String {
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    format!("{prefix:016x}{:016x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A new upload id: 128 random bits as 32 lowercase hex digits (shaped like a
+/// version, see [`is_version`]), so one client cannot guess another's upload.
+pub(crate) fn new_upload_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 

@@ -6,7 +6,7 @@ use super::Inner;
 use super::bucket::{Bucket, check_condition};
 use super::fsutil::{blocking, create_dirs, io_err, prune_empty_dirs, remove_files, remove_tree, retry_in_dir, write_atomic};
 use super::keys::encode_key;
-use super::layout::{UPLOAD_FILE, data_name, is_version, new_version, part_data_name, part_meta_name};
+use super::layout::{UPLOAD_FILE, data_name, is_version, new_upload_id, new_version, part_data_name, part_meta_name};
 use super::records::{ObjectRecord, PartRecord, Placement, UploadDoc, to_json};
 use super::write::{Spool, placement_error, publish};
 use crate::{Checksums, ObjectInfo, ObjectMeta, PartInfo, PartWriter, StoreError, StoreResult, UploadInfo, WriteCondition};
@@ -77,7 +77,7 @@ fn find_upload(bucket: &Bucket, key: &str, upload_id: &str) -> StoreResult<Arc<U
 /// Starts an upload: its directory and `upload.json`, then registers it.
 pub(crate) async fn create(store: &Arc<Inner>, bucket: &Arc<Bucket>, key: &str, mut meta: ObjectMeta) -> StoreResult<UploadInfo> {
     meta.etag.clear();
-    let info = UploadInfo { upload_id: new_version(), key: key.to_string(), initiated: SystemTime::now(), meta };
+    let info = UploadInfo { upload_id: new_upload_id(), key: key.to_string(), initiated: SystemTime::now(), meta };
     let dir = bucket.uploads_dir.join(&info.upload_id);
     let (store2, dir2, doc) = (store.clone(), dir.clone(), to_json(&UploadDoc::new(&info)));
     let written = blocking(move || {
