@@ -7,7 +7,7 @@
 //! cycles. Each cycle writes the metadata file (document and bytes) of every
 //! PUT that arrived to a temp file, flushes the filesystem once ([`flush`]:
 //! Linux `syncfs`), answers the PUTs the previous cycle renamed, and renames
-//! this cycle's files into place under their buckets' locks (the commit
+//! this cycle's files into place, each holding its key's lock (the commit
 //! point, with each PUT's condition checked there as always). So every PUT
 //! sees two flushes: the first makes its bytes durable before the rename names
 //! them, the second (the next cycle's) makes the rename durable before the PUT
