@@ -112,7 +112,9 @@ pub fn disk(args: &Args) -> Result<Json, String> {
 /// `files`: `--writers` threads each creating 4 KiB files (`--file-size`) and
 /// fsyncing them, until `--duration-ms` or `--max-files`. With `--atomic`, each
 /// creation is the crash-safe sequence a store uses: temp file, write, fsync,
-/// rename into place, fsync of the directory. `--keep` leaves the files (the
+/// rename into place, fsync of the directory; with `--no-sync` as well, the
+/// same without the two fsyncs (what a store with fsync off does). `--keep`
+/// leaves the files (the
 /// caller deletes them later: on ext4 without a journal, creating files right
 /// after deleting thousands is slower for a minute, which would skew whatever
 /// is measured next).
@@ -123,6 +125,7 @@ pub fn files(args: &Args) -> Result<Json, String> {
     let max = args.num("max-files", 1_000_000)?;
     let duration = Duration::from_millis(args.num("duration-ms", 3_000)?);
     let atomic = args.flag("atomic");
+    let sync = !args.flag("no-sync");
     let root = dir.join(format!("files-probe-{}", std::process::id()));
     let tmp = root.join("tmp");
     let data = root.join("data");
@@ -142,11 +145,13 @@ pub fn files(args: &Args) -> Result<Json, String> {
                     let name = format!("w{w}-{n}");
                     n += 1;
                     if atomic {
-                        create_atomic(&tmp, &data, &name, &content)?;
+                        create_atomic(&tmp, &data, &name, &content, sync)?;
                     } else {
                         let mut f = File::create_new(data.join(&name))?;
                         f.write_all(&content)?;
-                        f.sync_all()?;
+                        if sync {
+                            f.sync_all()?;
+                        }
                     }
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -178,14 +183,19 @@ pub fn files(args: &Args) -> Result<Json, String> {
         .str("mode", if atomic { "atomic" } else { "plain" }))
 }
 
-fn create_atomic(tmp: &Path, data: &Path, name: &str, content: &[u8]) -> std::io::Result<()> {
+fn create_atomic(tmp: &Path, data: &Path, name: &str, content: &[u8], sync: bool) -> std::io::Result<()> {
     let temp = tmp.join(name);
     let mut f = File::create_new(&temp)?;
     f.write_all(content)?;
-    f.sync_all()?;
+    if sync {
+        f.sync_all()?;
+    }
     drop(f);
     fs::rename(&temp, data.join(name))?;
-    File::open(data)?.sync_all()
+    if sync {
+        File::open(data)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// `md5`: MD5 of `--bytes` (1 MiB buffer, repeated) on one core with the

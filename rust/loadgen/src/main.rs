@@ -16,7 +16,7 @@
 //! smartstorage-loadgen list   --addr A --bucket B [--max-keys 1000] [--prefix P]   (full ListObjectsV2 pagination)
 //! smartstorage-loadgen tcp    --bytes N                                 (loopback throughput)
 //! smartstorage-loadgen disk   --dir D --bytes N                         (sequential write, fdatasync every 16 MiB and at the end)
-//! smartstorage-loadgen files  --dir D [--writers 32] [--duration-ms MS] [--max-files N] [--atomic] [--keep]
+//! smartstorage-loadgen files  --dir D [--writers 32] [--file-size 4096] [--duration-ms MS] [--max-files N] [--atomic] [--no-sync] [--keep]
 //! smartstorage-loadgen md5    --bytes N                                 (single-core MD5, md-5 crate)
 //! ```
 //!
