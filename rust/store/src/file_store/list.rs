@@ -28,7 +28,8 @@ pub(crate) fn list_page<V>(objects: &BTreeMap<String, V>, query: &ListQuery, sum
         _ => Bound::Included(prefix.to_string()),
     };
     let mut count = 0;
-    let mut last: Option<String> = None;
+    // The last key or common prefix taken, copied out only if the page is truncated.
+    let mut last: Option<&str> = None;
     'scan: loop {
         let range = objects.range::<str, _>((lower.as_ref().map(String::as_str), Bound::Unbounded));
         for (key, value) in range {
@@ -45,7 +46,7 @@ pub(crate) fn list_page<V>(objects: &BTreeMap<String, V>, query: &ListQuery, sum
                         break 'scan;
                     }
                     page.common_prefixes.push(common.to_string());
-                    last = Some(common.to_string());
+                    last = Some(common);
                     count += 1;
                 }
                 match successor(common) {
@@ -61,13 +62,13 @@ pub(crate) fn list_page<V>(objects: &BTreeMap<String, V>, query: &ListQuery, sum
                 break 'scan;
             }
             page.objects.push(summarize(key, value));
-            last = Some(key.clone());
+            last = Some(key);
             count += 1;
         }
         break;
     }
     if page.is_truncated {
-        page.next_marker = last;
+        page.next_marker = last.map(str::to_string);
     }
     page
 }
