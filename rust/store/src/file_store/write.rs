@@ -223,8 +223,15 @@ impl ObjectWriter for FileObjectWriter {
         let FileObjectWriter { store, bucket, key, mut spool } = *self;
         spool.settle().await?;
         let condition = condition.clone();
-        // A small object commits right away (its condition is checked there).
-        if let Some(inline) = spool.take_inline() {
+        let inline = spool.take_inline();
+        // Fail fast, before any file work or a wait for a flush; checked again at
+        // the commit point. A small object without fsync commits right away.
+        if inline.is_none() || store.fsync {
+            let state = bucket.lock();
+            bucket.check_alive(&state)?;
+            check_condition(state.objects.get(&key).map(|r| &**r), &key, &condition)?;
+        }
+        if let Some(inline) = inline {
             let size = inline.iter().map(|c| c.len() as u64).sum();
             let path = encode_key(&key);
             let info = ObjectInfo { key, size, last_modified: SystemTime::now(), meta, part_sizes: Vec::new(), part_checksums: Vec::new() };
@@ -236,12 +243,6 @@ impl ObjectWriter for FileObjectWriter {
                 return Ok(info);
             }
             return small_op(store.fsync, move || publish(&store, &bucket, &path, record, &inline, &condition, || {})).await;
-        }
-        {
-            // Fail fast, before placing the data; checked again at the commit point.
-            let state = bucket.lock();
-            bucket.check_alive(&state)?;
-            check_condition(state.objects.get(&key).map(|r| &**r), &key, &condition)?;
         }
         blocking(move || {
             let fsync = store.fsync;
