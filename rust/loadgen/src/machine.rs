@@ -112,12 +112,11 @@ pub fn disk(args: &Args) -> Result<Json, String> {
 /// `files`: `--writers` threads each creating 4 KiB files (`--file-size`) and
 /// fsyncing them, until `--duration-ms` or `--max-files`. With `--atomic`, each
 /// creation is the crash-safe sequence a store uses: temp file, write, fsync,
-/// rename into place, fsync of the directory; with `--no-sync` as well, the
-/// same without the two fsyncs (what a store with fsync off does). `--keep`
-/// leaves the files (the
-/// caller deletes them later: on ext4 without a journal, creating files right
-/// after deleting thousands is slower for a minute, which would skew whatever
-/// is measured next).
+/// rename into place, fsync of the directory. `--no-sync` drops every fsync
+/// (with `--atomic`: what a store with fsync off does). `--keep` leaves the
+/// files (the caller deletes them later: on ext4 without a journal, creating
+/// files right after deleting thousands is slower for a minute, which would
+/// skew whatever is measured next).
 pub fn files(args: &Args) -> Result<Json, String> {
     let dir = PathBuf::from(args.req("dir")?);
     let writers = args.num("writers", 32)?.max(1);

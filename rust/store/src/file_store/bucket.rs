@@ -161,6 +161,17 @@ impl Bucket {
         Ok(())
     }
 
+    /// The current version of `key` (if any) after checking, under the state
+    /// lock, that the bucket is alive and `condition` holds for it: what every
+    /// change of a key checks first (and again at its commit point).
+    pub fn checked_current(&self, key: &str, condition: &WriteCondition) -> StoreResult<Option<Arc<ObjectRecord>>> {
+        let state = self.lock();
+        self.check_alive(&state)?;
+        let current = state.objects.get(key).cloned();
+        check_condition(current.as_deref(), key, condition)?;
+        Ok(current)
+    }
+
     /// Fails with `NoSuchBucket` once the bucket was deleted.
     pub fn check_alive(&self, state: &BucketState) -> StoreResult<()> {
         if state.deleted { Err(StoreError::NoSuchBucket(self.name().to_string())) } else { Ok(()) }
@@ -206,7 +217,7 @@ impl Drop for PinGuard {
 /// Checks a write condition against the key's current version. `IfMatch` on a
 /// missing key is `NoSuchKey` (what S3 answers: 404, not 412); `IfMatch("*")`
 /// matches any existing object.
-pub(crate) fn check_condition(current: Option<&ObjectRecord>, key: &str, condition: &WriteCondition) -> StoreResult<()> {
+fn check_condition(current: Option<&ObjectRecord>, key: &str, condition: &WriteCondition) -> StoreResult<()> {
     match (condition, current) {
         (WriteCondition::None, _) | (WriteCondition::IfNoneMatch, None) => Ok(()),
         (WriteCondition::IfNoneMatch, Some(_)) => Err(StoreError::PreconditionFailed),

@@ -34,7 +34,7 @@ use crate::{
     StoreError, StoreResult, UploadInfo, WriteCondition,
 };
 use async_trait::async_trait;
-use bucket::{Bucket, check_condition};
+use bucket::Bucket;
 use bytes::Bytes;
 use fsutil::{blocking, io_err};
 use layout::Layout;
@@ -328,14 +328,7 @@ fn delete_object(store: &Inner, bucket: &Arc<Bucket>, key: &str, condition: &Wri
     let dir = path.dir(&bucket.dir);
     let (tomb, mut retired) = {
         let _key_lock = bucket.key_lock(key);
-        let current = {
-            let state = bucket.lock();
-            bucket.check_alive(&state)?;
-            let current = state.objects.get(key).cloned();
-            check_condition(current.as_deref(), key, condition)?;
-            current
-        };
-        let Some(current) = current else { return Ok(false) };
+        let Some(current) = bucket.checked_current(key, condition)? else { return Ok(false) };
         let tomb = fsutil::temp_path(&store.layout.tmp, "deleted");
         let meta_path = dir.join(layout::meta_name(&path.base));
         match fs::rename(&meta_path, &tomb) {

@@ -3,7 +3,7 @@
 //! instead of copying their bytes.
 
 use super::Inner;
-use super::bucket::{Bucket, check_condition};
+use super::bucket::Bucket;
 use super::fsutil::{blocking, create_dirs, io_err, prune_empty_dirs, remove_files, remove_tree, retry_in_dir, write_atomic};
 use super::keys::encode_key;
 use super::layout::{UPLOAD_FILE, data_name, is_version, new_upload_id, new_version, part_data_name, part_meta_name};
@@ -236,11 +236,8 @@ pub(crate) async fn complete(
         }
         previous = *number;
     }
-    {
-        let current = bucket.lock();
-        bucket.check_alive(&current)?;
-        check_condition(current.objects.get(key).map(|r| &**r), key, condition)?;
-    }
+    // Fail fast, before linking the parts; checked again at the commit point.
+    bucket.checked_current(key, condition)?;
     let (store, bucket, key, condition) = (store.clone(), bucket.clone(), key.to_string(), condition.clone());
     blocking(move || {
         let fsync = store.fsync;

@@ -2,7 +2,7 @@
 //! makes a new version visible atomically.
 
 use super::Inner;
-use super::bucket::{Bucket, BucketState, check_condition};
+use super::bucket::Bucket;
 use super::fsutil::{TempFile, blocking, io_err, prune_empty_dirs, remove_files, small_op, task_failed};
 use super::keys::{KeyPath, encode_key};
 use super::layout::{self, data_name, new_version};
@@ -227,9 +227,7 @@ impl ObjectWriter for FileObjectWriter {
         // Fail fast, before any file work or a wait for a flush; checked again at
         // the commit point. A small object without fsync commits right away.
         if inline.is_none() || store.fsync {
-            let state = bucket.lock();
-            bucket.check_alive(&state)?;
-            check_condition(state.objects.get(&key).map(|r| &**r), &key, &condition)?;
+            bucket.checked_current(&key, &condition)?;
         }
         if let Some(inline) = inline {
             let size = inline.iter().map(|c| c.len() as u64).sum();
@@ -329,12 +327,7 @@ pub(crate) fn commit_meta_file(
 ) -> StoreResult<(PathBuf, Vec<PathBuf>)> {
     let key = record.info.key.clone();
     let _key_lock = bucket.key_lock(&key);
-    let existing = {
-        let state = bucket.lock();
-        bucket.check_alive(&state)?;
-        check_condition(state.objects.get(&key).map(|r| &**r), &key, condition)?;
-        state.objects.contains_key(&key)
-    };
+    let existing = bucket.checked_current(&key, condition)?.is_some();
     let (dir, displaced) =
         temp.persist_over(&bucket.dir, &path.dirs, &layout::meta_name(&path.base), existing, fsync).map_err(|e| placement_error(bucket, e))?;
     // Still as checked: the key's other commits and the bucket's deletion wait for its lock.
@@ -350,8 +343,8 @@ pub(crate) fn commit_meta_file(
     Ok((dir, retired))
 }
 
-/// How often [`update_meta`] prepares its metadata file outside the bucket lock
-/// before giving up on racing writers and preparing it under the lock.
+/// How often [`update_meta`] prepares its metadata file outside any lock
+/// before giving up on racing writers and preparing it holding the key's lock.
 const META_UPDATE_ATTEMPTS: usize = 3;
 
 /// Blocking: replaces the metadata of `key`'s current version (see
@@ -366,12 +359,7 @@ const META_UPDATE_ATTEMPTS: usize = 3;
 /// key's lock.
 pub(crate) fn update_meta(store: &Inner, bucket: &Arc<Bucket>, key: &str, meta: ObjectMeta, condition: &WriteCondition) -> StoreResult<ObjectInfo> {
     let path = encode_key(key);
-    let current = |state: &BucketState| -> StoreResult<Arc<ObjectRecord>> {
-        bucket.check_alive(state)?;
-        let record = state.objects.get(key).cloned();
-        check_condition(record.as_deref(), key, condition)?;
-        record.ok_or_else(|| StoreError::NoSuchKey(key.to_string()))
-    };
+    let current = || bucket.checked_current(key, condition)?.ok_or_else(|| StoreError::NoSuchKey(key.to_string()));
     let prepare = |snapshot: &ObjectRecord| -> StoreResult<(TempFile, ObjectRecord)> {
         let record = with_meta(snapshot, &meta);
         let inline = match snapshot.placement {
@@ -384,17 +372,17 @@ pub(crate) fn update_meta(store: &Inner, bucket: &Arc<Bucket>, key: &str, meta: 
     let mut attempt = 1;
     let (dir, info) = loop {
         if attempt < META_UPDATE_ATTEMPTS {
-            let snapshot = current(&bucket.lock())?;
+            let snapshot = current()?;
             let prepared = prepare(&snapshot);
             let _key_lock = bucket.key_lock(key);
-            if Arc::ptr_eq(&current(&bucket.lock())?, &snapshot) {
+            if Arc::ptr_eq(&current()?, &snapshot) {
                 let (temp, record) = prepared?;
                 break commit_meta(store, bucket, &path, temp, record)?;
             }
             attempt += 1;
         } else {
             let _key_lock = bucket.key_lock(key);
-            let (temp, record) = prepare(&*current(&bucket.lock())?)?;
+            let (temp, record) = prepare(&*current()?)?;
             break commit_meta(store, bucket, &path, temp, record)?;
         }
     };
