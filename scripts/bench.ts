@@ -22,7 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { resolveBinary } from '../ts/binary.js';
 import { SmartStorage } from '../ts/index.js';
 import { sdkGet, sdkMultipart, sdkPut, sdkSmall, listAll, sdkListAll, listLatency, freePort, spawnToFirstAnswer, opensslMd5, type SmallOp } from '../bench/lib/drivers.js';
-import { loadgen, loadgenPath } from '../bench/lib/loadgen.js';
+import { loadgen, loadgenPath, startFloorServer } from '../bench/lib/loadgen.js';
 import { resultsDir, benchDir } from '../bench/lib/paths.js';
 import { cpuSeconds, flushDirtyPages, loadAverage, peakRssMiB, resetPeakRss, rssMiB } from '../bench/lib/proc.js';
 import { markdownTable, svgChart, summarize, fmt, ratio, type Row } from '../bench/lib/report.js';
@@ -350,6 +350,23 @@ async function smallObjects() {
       progress(`small: unsynced creation probe after PUT c32 (fsync off) · rep ${rep + 1}/${reps}`);
       const probe = await loadgen('files', { dir: join(scratch, 'probe', `unsynced-${rep}`), writers: 2, 'file-size': 4400, 'duration-ms': cfg.smallMs, 'max-files': cfg.probeFiles, atomic: true, 'no-sync': true, keep: true });
       addMachine('files-unsynced-adjacent-cpu', 'CPU per unsynced creation of a 4 KiB object\'s metadata file (4,400 bytes: temp file, write, rename, as an fsync-off PUT), 2 writers, right after each fsync-off PUT c32 run', 'CPU ms/file', (num(probe.cpu_s) / num(probe.files)) * 1000);
+      // The same load against a server that does only what any S3 server must
+      // for such a PUT, on SmartStorage's own stack (tokio, hyper): receive,
+      // MD5, one file (document + bytes) written and renamed. Its CPU per PUT
+      // is this machine's floor for the target, in the same state.
+      progress(`small: floor server PUT c32 after PUT c32 (fsync off) · rep ${rep + 1}/${reps}`);
+      flushDirtyPages();
+      const floor = await startFloorServer(join(scratch, 'floor', `rep-${rep}`));
+      try {
+        const before = cpuSeconds(floor.pid);
+        const r = await loadgen('http', { addr: floor.addr, 'duration-ms': cfg.smallMs, requests: cfg.smallCap, concurrency: 32, method: 'PUT', path: `/${bucket}/floor-r${rep}/{i}`, 'body-size': 4096 });
+        const cpu = cpuSeconds(floor.pid) - before;
+        if (num(r.ok) !== num(r.requests)) throw new Error(`floor server: ${num(r.requests) - num(r.ok)} of ${num(r.requests)} PUTs failed`);
+        addMachine('floor-put-cpu', 'Floor server (tokio + hyper; receive, MD5, one file written and renamed; nothing else): CPU per 4 KiB PUT at c32, right after each fsync-off PUT c32 run', 'CPU ms/request', (cpu / num(r.requests)) * 1000);
+        addMachine('floor-put-ops', 'Floor server: 4 KiB PUTs/s at c32 (same runs)', 'ops/s', num(r.ok_per_s));
+      } finally {
+        await floor.stop();
+      }
       return;
     }
     if (s.kind !== 'smartstorage') return;
@@ -572,7 +589,11 @@ function targets(): Target[] {
   for (const op of ['delete', 'put']) {
     const v = med(`cpu-small-${op}-c32`, 'smartstorage-nofsync');
     const synced = med(`cpu-small-${op}-c32`);
-    const files = op === 'put' ? `; the same file work without a server, probed right after: ${cpuMs(mach('files-unsynced-adjacent-cpu'))} ms per file` : '';
+    const floor = mach('floor-put-cpu');
+    const files =
+      op === 'put'
+        ? `; the same file work without a server, probed right after: ${cpuMs(mach('files-unsynced-adjacent-cpu'))} ms per file; a floor server doing only a PUT's unavoidable work on the same stack, right after: ${cpuMs(floor)} ms (SmartStorage = ${fmt(v / floor)}× the floor)`
+        : '';
     check(`Server CPU ≤ 0.1 ms per request (${op.toUpperCase()} c32, fsync off)`, v, v <= 0.1, `${cpuMs(v)} ms (fsync on: ${cpuMs(synced)} ms)${files}`);
   }
   for (const op of ['get', 'head', 'delete']) {

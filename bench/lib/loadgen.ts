@@ -3,7 +3,8 @@
  * found through $SMARTSTORAGE_LOADGEN or target/release, built with cargo on
  * first use. Each command prints one JSON object, returned parsed.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -35,7 +36,7 @@ export function loadgenPath(): string {
 
 function isStale(binary: string): boolean {
   const built = statSync(binary).mtimeMs;
-  const sources = ['main.rs', 'http.rs', 'load.rs', 'machine.rs', 'transfer.rs'].map((f) => join(repoRoot, 'rust/loadgen/src', f));
+  const sources = ['main.rs', 'http.rs', 'load.rs', 'machine.rs', 'transfer.rs', 'floor.rs'].map((f) => join(repoRoot, 'rust/loadgen/src', f));
   return sources.some((s) => existsSync(s) && statSync(s).mtimeMs > built);
 }
 
@@ -50,4 +51,40 @@ export async function loadgen(command: string, options: Record<string, string | 
   }
   const { stdout } = await run(loadgenPath(), args, { maxBuffer: 1 << 20, timeout: 15 * 60_000 });
   return JSON.parse(stdout.trim()) as Record<string, number | string | Record<string, number>>;
+}
+
+/** A running `smartstorage-loadgen floor-server`. */
+export interface FloorServer {
+  /** `127.0.0.1:<port>`. */
+  addr: string;
+  pid: number;
+  /** Closes its stdin (it exits) and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the floor server (`rust/loadgen/src/floor.rs`: a small PUT's
+ * unavoidable work on the server's own HTTP stack, nothing else) in `dir`,
+ * listening on 127.0.0.1, port 0.
+ */
+export async function startFloorServer(dir: string): Promise<FloorServer> {
+  const child = spawn(loadgenPath(), ['floor-server', '--dir', dir, '--addr', '127.0.0.1:0'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`floor-server exited (${code}) before listening`)));
+  });
+  lines.close();
+  child.stdout!.resume();
+  const addr = String((JSON.parse(first) as { addr: string }).addr);
+  if (child.pid === undefined) throw new Error('floor-server has no pid');
+  return {
+    addr,
+    pid: child.pid,
+    stop: async () => {
+      child.stdin!.end();
+      await exited;
+    },
+  };
 }

@@ -3,7 +3,8 @@
 //! A Node client tops out near 18k requests/s on this class of machine against a
 //! server that does nothing, so small-object throughput must be driven by
 //! something leaner; and the big-transfer scenarios need a client whose own
-//! cost is a rounding error. Every command prints one JSON object on stdout.
+//! cost is a rounding error. Every command prints one JSON object on stdout
+//! (`floor-server` prints its address first, then serves).
 //!
 //! ```text
 //! smartstorage-loadgen http   --addr 127.0.0.1:PORT --method GET --path '/b/k-{i}' --keys 1000
@@ -18,11 +19,13 @@
 //! smartstorage-loadgen disk   --dir D --bytes N                         (sequential write, fdatasync every 16 MiB and at the end)
 //! smartstorage-loadgen files  --dir D [--writers 32] [--file-size 4096] [--duration-ms MS] [--max-files N] [--atomic] [--no-sync] [--keep]
 //! smartstorage-loadgen md5    --bytes N                                 (single-core MD5, md-5 crate)
+//! smartstorage-loadgen floor-server --dir D [--meta-bytes 280]          (a small PUT's unavoidable work only; until stdin closes)
 //! ```
 //!
 //! Every loop is bounded by a request count and a deadline; traffic goes only
 //! to the address given (the bench passes 127.0.0.1).
 
+mod floor;
 mod http;
 mod load;
 mod machine;
@@ -131,7 +134,7 @@ impl Json {
 fn main() -> ExitCode {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = raw.split_first() else {
-        eprintln!("usage: smartstorage-loadgen <http|put|get|ranges|list|tcp|disk|files|md5> [--options]");
+        eprintln!("usage: smartstorage-loadgen <http|put|get|ranges|list|tcp|disk|files|md5|floor-server> [--options]");
         return ExitCode::from(2);
     };
     let result = Args::parse(rest).and_then(|args| match command.as_str() {
@@ -144,6 +147,7 @@ fn main() -> ExitCode {
         "disk" => machine::disk(&args),
         "files" => machine::files(&args),
         "md5" => machine::md5(&args),
+        "floor-server" => floor::serve(&args),
         other => Err(format!("unknown command {other:?}")),
     });
     match result {
