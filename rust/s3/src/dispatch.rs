@@ -7,9 +7,11 @@ use crate::config::ServerConfig;
 use crate::error::{S3Error, S3Result};
 use crate::response::{S3Response, error_response};
 use crate::router::{Endpoint, Query, route};
-use http::{HeaderMap, Method, Request};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request};
 use hyper::body::Incoming;
 use smartstorage_store::ObjectStore;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +47,9 @@ impl AppState {
 
     fn next_request_id(&self) -> String {
         let n = self.requests.fetch_add(1, Ordering::Relaxed);
-        format!("{:08X}{:08X}", self.id_prefix, n as u32)
+        let mut id = String::with_capacity(16);
+        let _ = write!(id, "{:08X}{:08X}", self.id_prefix, n as u32);
+        id
     }
 }
 
@@ -140,11 +144,12 @@ pub async fn handle_request(state: Arc<AppState>, req: Request<Incoming>, remote
         }
     };
     let headers = response.headers_mut();
-    if let Ok(v) = request_id.parse() {
-        headers.insert("x-amz-request-id", v);
-    }
-    if let Ok(v) = format!("smartstorage/{request_id}").parse() {
+    // Both values are handed over as they are, without a copy.
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(format!("smartstorage/{request_id}"))) {
         headers.insert("x-amz-id-2", v);
+    }
+    if let Ok(v) = HeaderValue::from_maybe_shared(Bytes::from(request_id)) {
+        headers.insert("x-amz-request-id", v);
     }
     headers.insert(http::header::SERVER, http::HeaderValue::from_static("SmartStorage"));
     response

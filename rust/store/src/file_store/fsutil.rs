@@ -4,9 +4,11 @@
 
 use crate::{StoreError, StoreResult};
 use bytes::Bytes;
+use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::{MAIN_SEPARATOR_STR, Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How often a rename into a directory is retried when a concurrent delete pruned
@@ -63,9 +65,11 @@ pub(crate) const TMP_SHARDS: usize = 16;
 pub(crate) fn temp_path(tmp_dir: &Path, extension: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let mut path = tmp_dir.join((n & (TMP_SHARDS - 1)).to_string());
-    path.push(format!("{n}.{extension}"));
-    path
+    // Built in one allocation: this runs for every small PUT.
+    let mut path = OsString::with_capacity(tmp_dir.as_os_str().len() + 2 * MAIN_SEPARATOR_STR.len() + 24 + extension.len());
+    path.push(tmp_dir);
+    let _ = write!(path, "{MAIN_SEPARATOR_STR}{}{MAIN_SEPARATOR_STR}{n}.{extension}", n & (TMP_SHARDS - 1));
+    PathBuf::from(path)
 }
 
 /// Creates the temp directory and its shards (see [`TMP_SHARDS`]).

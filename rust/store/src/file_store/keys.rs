@@ -73,18 +73,11 @@ impl KeyPath {
 /// Maps a (validated) key to its place in the bucket directory.
 pub(crate) fn encode_key(key: &str) -> KeyPath {
     let mut dirs = Vec::new();
-    let mut segments = key.split('/').peekable();
-    let mut base = String::new();
-    while let Some(segment) = segments.next() {
-        let mut chunks = encode_segment(segment);
-        let last = chunks.pop().unwrap_or_default();
-        dirs.extend(chunks.into_iter().map(|chunk| chunk + CONTINUATION));
-        if segments.peek().is_some() {
-            dirs.push(last);
-        } else {
-            base = last;
-        }
+    for segment in key.split('/') {
+        push_segment(segment, &mut dirs);
     }
+    // `split` yields at least one segment and each pushes at least one component.
+    let base = dirs.pop().unwrap_or_default();
     KeyPath { dirs, base }
 }
 
@@ -120,29 +113,40 @@ fn always_escaped(c: char) -> bool {
     c == '%' || c == '\\' || c.is_ascii_control()
 }
 
-/// Escapes one segment and cuts it into components of at most [`MAX_CHUNK_BYTES`].
-fn encode_segment(segment: &str) -> Vec<String> {
+/// Escapes one segment and appends it to `out` as components of at most
+/// [`MAX_CHUNK_BYTES`]; all but the segment's last one end in [`CONTINUATION`].
+fn push_segment(segment: &str, out: &mut Vec<String>) {
     if segment.is_empty() {
-        return vec![EMPTY_SEGMENT.to_string()];
+        out.push(EMPTY_SEGMENT.to_string());
+        return;
     }
-    let mut chunks = Vec::new();
-    let mut current = String::new();
+    let capacity = segment.len().min(MAX_CHUNK_BYTES) + CONTINUATION.len();
+    let mut current = String::with_capacity(capacity);
     for (i, c) in segment.char_indices() {
         let reserved_dot = c == '.' && segment[i + 1..].starts_with("s3");
         let escape_anywhere = always_escaped(c) || reserved_dot;
         let len = |at_start: bool| if escape_anywhere || (c == '.' && at_start) { 3 } else { c.len_utf8() };
         if current.len() + len(current.is_empty()) > MAX_CHUNK_BYTES {
-            chunks.push(std::mem::take(&mut current));
+            let mut full = std::mem::replace(&mut current, String::with_capacity(capacity));
+            full.push_str(CONTINUATION);
+            out.push(full);
         }
         if escape_anywhere || (c == '.' && current.is_empty()) {
             // Only ASCII characters are ever escaped, so `c as u8` is the byte itself.
-            current.push_str(&format!("%{:02X}", c as u32 as u8));
+            push_escaped(&mut current, c as u8);
         } else {
             current.push(c);
         }
     }
-    chunks.push(current);
-    chunks
+    out.push(current);
+}
+
+/// Appends `%XX` (uppercase hex) for `byte`.
+fn push_escaped(text: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    text.push('%');
+    text.push(char::from(HEX[usize::from(byte >> 4)]));
+    text.push(char::from(HEX[usize::from(byte & 0x0F)]));
 }
 
 /// Reverses the `%XX` escapes; `None` for malformed text or escapes that do not form UTF-8.

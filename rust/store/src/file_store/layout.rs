@@ -68,6 +68,7 @@
 
 use super::keys::{KeyPath, RESERVED};
 use super::records::Placement;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -176,7 +177,9 @@ pub(crate) fn new_version() -> String {
     static PREFIX: OnceLock<u64> = OnceLock::new();
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
-    format!("{prefix:016x}{:016x}", NEXT.fetch_add(1, Ordering::Relaxed))
+    let mut version = String::with_capacity(32);
+    let _ = write!(version, "{prefix:016x}{:016x}", NEXT.fetch_add(1, Ordering::Relaxed));
+    version
 }
 
 /// A new upload id: 128 random bits as 32 lowercase hex digits (shaped like a

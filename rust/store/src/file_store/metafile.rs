@@ -9,7 +9,7 @@
 //! that version whatever happens to the key afterwards.
 
 use super::fsutil::io_err;
-use super::records::{FORMAT, ObjectDoc, ObjectRecord, Placement, to_json};
+use super::records::{FORMAT, ObjectDoc, ObjectRecord, Placement, write_json};
 use crate::{StoreError, StoreResult};
 use bytes::Bytes;
 use std::fs::File;
@@ -29,9 +29,12 @@ const MAX_META_FILE_BYTES: u64 = INLINE_MAX_BYTES + 256 * 1024;
 /// The contents of the metadata file of `record`, with `inline` (empty unless
 /// the record is inline) after the document.
 pub(crate) fn contents(record: &ObjectRecord, inline: &[Bytes]) -> Vec<u8> {
-    let mut bytes = to_json(&record.to_doc());
-    if record.placement == Placement::Inline {
-        bytes.reserve(1 + inline.iter().map(Bytes::len).sum::<usize>());
+    let is_inline = record.placement == Placement::Inline;
+    let inline_len = if is_inline { 1 + inline.iter().map(Bytes::len).sum::<usize>() } else { 0 };
+    // One allocation for the document and the bytes after it.
+    let mut bytes = Vec::with_capacity(DOC_CAPACITY + inline_len);
+    write_json(&mut bytes, &record.to_doc());
+    if is_inline {
         bytes.push(b'\n');
         for chunk in inline {
             bytes.extend_from_slice(chunk);
@@ -39,6 +42,10 @@ pub(crate) fn contents(record: &ObjectRecord, inline: &[Bytes]) -> Vec<u8> {
     }
     bytes
 }
+
+/// Room reserved for the document in [`contents`]: a plain object's document
+/// is about 300 bytes; larger ones (user metadata, tags, parts) grow the buffer.
+const DOC_CAPACITY: usize = 512;
 
 /// Bytes [`read_doc`] reads first: more than any document the store writes
 /// for a key with ordinary metadata, so the rest of the file is an inline

@@ -194,8 +194,8 @@ impl ObjectStore for FileStore {
     async fn put_object(&self, bucket: &str, key: &str) -> StoreResult<Box<dyn ObjectWriter>> {
         validate_key(key)?;
         let bucket = self.inner.loaded_bucket(bucket).await?;
-        check_storable(&bucket, key)?;
-        Ok(Box::new(write::FileObjectWriter::new(self.inner.clone(), bucket, key.to_string())))
+        let path = storable_path(&bucket, key)?;
+        Ok(Box::new(write::FileObjectWriter::new(self.inner.clone(), bucket, key.to_string(), path)))
     }
 
     async fn head_object(&self, bucket: &str, key: &str) -> StoreResult<ObjectInfo> {
@@ -243,7 +243,7 @@ impl ObjectStore for FileStore {
     async fn create_multipart(&self, bucket: &str, key: &str, meta: ObjectMeta) -> StoreResult<UploadInfo> {
         validate_key(key)?;
         let bucket = self.inner.loaded_bucket(bucket).await?;
-        check_storable(&bucket, key)?;
+        storable_path(&bucket, key)?;
         multipart::create(&self.inner, &bucket, key, meta).await
     }
 
@@ -305,17 +305,18 @@ impl ObjectStore for FileStore {
     }
 }
 
-/// Refuses, before any bytes are received, a key whose escaped path would exceed
-/// the OS path limit (only possible with a long root path, or on macOS whose
-/// limit is 1 KiB).
-fn check_storable(bucket: &Bucket, key: &str) -> StoreResult<()> {
-    if keys::encode_key(key).longest_path_len(&bucket.dir) > keys::MAX_PATH_BYTES {
+/// The place of `key` in `bucket`; refuses, before any bytes are received, a
+/// key whose escaped path would exceed the OS path limit (only possible with a
+/// long root path, or on macOS whose limit is 1 KiB).
+fn storable_path(bucket: &Bucket, key: &str) -> StoreResult<keys::KeyPath> {
+    let path = keys::encode_key(key);
+    if path.longest_path_len(&bucket.dir) > keys::MAX_PATH_BYTES {
         return Err(StoreError::InvalidKey {
             key: key.to_string(),
             reason: "is too long to store in this directory: its escaped path exceeds the operating system's path limit; use a shorter key or a storage directory with a shorter path",
         });
     }
-    Ok(())
+    Ok(path)
 }
 
 /// Blocking: removes `key` if `condition` holds. Holding the key's lock, the

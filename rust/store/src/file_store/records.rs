@@ -119,7 +119,14 @@ impl BucketDoc {
 
 /// Serialises a document (pretty, so the files are pleasant to read).
 pub(crate) fn to_json<T: Serialize>(doc: &T) -> Vec<u8> {
-    serde_json::to_vec_pretty(doc).expect("store documents always serialise")
+    let mut bytes = Vec::new();
+    write_json(&mut bytes, doc);
+    bytes
+}
+
+/// Appends `doc` to `bytes` as pretty-printed JSON (as [`to_json`]).
+pub(crate) fn write_json<T: Serialize>(bytes: &mut Vec<u8>, doc: &T) {
+    serde_json::to_writer_pretty(bytes, doc).expect("store documents always serialise");
 }
 
 /// Parses a document read from `path`, checking its format version.

@@ -197,15 +197,17 @@ pub(crate) struct FileObjectWriter {
     bucket: Arc<Bucket>,
     /// The (validated) key.
     key: String,
+    /// Where the key lives in the bucket directory.
+    path: KeyPath,
     /// The bytes so far.
     spool: Spool,
 }
 
 impl FileObjectWriter {
-    /// A writer for `key` (already validated) in a loaded bucket.
-    pub fn new(store: Arc<Inner>, bucket: Arc<Bucket>, key: String) -> Self {
+    /// A writer for `key` (already validated, and found storable at `path`) in a loaded bucket.
+    pub fn new(store: Arc<Inner>, bucket: Arc<Bucket>, key: String, path: KeyPath) -> Self {
         let spool = Spool::new(store.layout.tmp.clone(), store.fsync);
-        FileObjectWriter { store, bucket, key, spool }
+        FileObjectWriter { store, bucket, key, path, spool }
     }
 }
 
@@ -220,7 +222,7 @@ impl ObjectWriter for FileObjectWriter {
     }
 
     async fn commit(self: Box<Self>, meta: ObjectMeta, condition: &WriteCondition) -> StoreResult<ObjectInfo> {
-        let FileObjectWriter { store, bucket, key, mut spool } = *self;
+        let FileObjectWriter { store, bucket, key, path, mut spool } = *self;
         spool.settle().await?;
         let condition = condition.clone();
         let inline = spool.take_inline();
@@ -231,7 +233,6 @@ impl ObjectWriter for FileObjectWriter {
         }
         if let Some(inline) = inline {
             let size = inline.iter().map(|c| c.len() as u64).sum();
-            let path = encode_key(&key);
             let info = ObjectInfo { key, size, last_modified: SystemTime::now(), meta, part_sizes: Vec::new(), part_checksums: Vec::new() };
             let record = ObjectRecord { info, version: new_version(), placement: Placement::Inline };
             if let Some(commits) = &store.small_commits {
@@ -246,7 +247,6 @@ impl ObjectWriter for FileObjectWriter {
             let fsync = store.fsync;
             let (temp, size) = spool.finish(fsync)?;
             let version = new_version();
-            let path = encode_key(&key);
             let name = data_name(&path.base, &version, None);
             let dir = temp.persist_into(&bucket.dir, &path.dirs, &name, fsync).map_err(|e| placement_error(&bucket, e))?;
             if fsync {
