@@ -65,8 +65,9 @@ pub(crate) const TMP_SHARDS: usize = 16;
 pub(crate) fn temp_path(tmp_dir: &Path, extension: &str) -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    // Built in one allocation: this runs for every small PUT.
-    let mut path = OsString::with_capacity(tmp_dir.as_os_str().len() + 2 * MAIN_SEPARATOR_STR.len() + 24 + extension.len());
+    // Built in one allocation (this runs for every small PUT): room for two
+    // separators, the shard (2 digits), the counter (up to 20) and the dot.
+    let mut path = OsString::with_capacity(tmp_dir.as_os_str().len() + 2 * MAIN_SEPARATOR_STR.len() + 23 + extension.len());
     path.push(tmp_dir);
     let _ = write!(path, "{MAIN_SEPARATOR_STR}{}{MAIN_SEPARATOR_STR}{n}.{extension}", n & (TMP_SHARDS - 1));
     PathBuf::from(path)
