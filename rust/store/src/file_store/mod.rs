@@ -51,7 +51,8 @@ pub struct FileStoreConfig {
     /// The storage directory (created if missing).
     pub root: PathBuf,
     /// fsync files and directories on every write (crash durability). When false,
-    /// writes stay atomic (temp file + rename) but a power loss may lose recent ones.
+    /// writes stay atomic for readers but a power loss may lose recent ones (a
+    /// small new object is then written in place, see `write::publish_unsynced_inline`).
     pub fsync: bool,
     /// Wipe the directory's contents at open.
     pub clean_slate: bool,

@@ -3,7 +3,7 @@
 
 use super::Inner;
 use super::bucket::Bucket;
-use super::fsutil::{TempFile, blocking, io_err, prune_empty_dirs, remove_files, small_op, task_failed};
+use super::fsutil::{TempFile, blocking, io_err, prune_empty_dirs, remove_files, retry_in_dir, small_op, task_failed};
 use super::keys::{KeyPath, encode_key};
 use super::layout::{self, data_name, new_version};
 use super::metafile;
@@ -11,8 +11,9 @@ use super::records::{ObjectRecord, Placement};
 use crate::{ObjectInfo, ObjectMeta, ObjectWriter, StoreError, StoreResult, WriteCondition};
 use async_trait::async_trait;
 use bytes::Bytes;
-use std::io;
-use std::path::PathBuf;
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::task::JoinHandle;
@@ -241,6 +242,10 @@ impl ObjectWriter for FileObjectWriter {
                 store.reaper.remove(retired, None);
                 return Ok(info);
             }
+            if !store.fsync {
+                // Runs in place on this async thread: a few page-cache syscalls.
+                return publish_unsynced_inline(&store, &bucket, &path, record, &inline, &condition);
+            }
             return small_op(store.fsync, move || publish(&store, &bucket, &path, record, &inline, &condition, || {})).await;
         }
         blocking(move || {
@@ -309,6 +314,55 @@ pub(crate) fn publish(
     }
     store.reaper.remove(retired, None);
     Ok(info)
+}
+
+/// Blocking, fsync off only: makes the inline `record` current. When the key
+/// has no current version its metadata file is created in place, holding the
+/// key's lock, and then entered in the index: no temp file, no rename. That
+/// keeps a write visible whole or not at all because readers go by the index:
+/// one finds the file only once the index names it, and one still holding a
+/// record of a deleted version that meets the half-written file finds that
+/// record no longer current and looks again. After a crash (fsync off promises
+/// nothing then) a torn file fails its length check and is skipped at load, as
+/// an unsynced renamed one would. A key with a current version, or a name taken
+/// by such a stray file, is replaced through a temp file as always.
+pub(crate) fn publish_unsynced_inline(
+    store: &Inner,
+    bucket: &Arc<Bucket>,
+    path: &KeyPath,
+    record: ObjectRecord,
+    inline: &[Bytes],
+    condition: &WriteCondition,
+) -> StoreResult<ObjectInfo> {
+    let key = &record.info.key;
+    {
+        let _key_lock = bucket.key_lock(key);
+        if bucket.checked_current(key, condition)?.is_none() {
+            let name = layout::meta_name(&path.base);
+            let contents = metafile::contents(&record, inline);
+            match retry_in_dir(&bucket.dir, &path.dirs, false, |dir| create_with(&dir.join(&name), &contents)) {
+                Ok(_) => {
+                    let info = record.info.clone();
+                    // Still as checked: the key's other commits and the bucket's deletion wait for its lock.
+                    bucket.lock().objects.insert(info.key.clone(), Arc::new(record));
+                    return Ok(info);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(placement_error(bucket, e)),
+            }
+        }
+    }
+    publish(store, bucket, path, record, inline, condition, || {})
+}
+
+/// Creates the file `path` (which must not exist) holding `contents`; a file
+/// left half-written by a failed write is removed.
+fn create_with(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let written = File::create_new(path)?.write_all(contents);
+    if written.is_err() {
+        let _ = fs::remove_file(path);
+    }
+    written
 }
 
 /// The commit point of a new version: holding the key's lock, checks that the
