@@ -350,10 +350,10 @@ async function smallObjects() {
       progress(`small: unsynced creation probe after PUT c32 (fsync off) · rep ${rep + 1}/${reps}`);
       const probe = await loadgen('files', { dir: join(scratch, 'probe', `unsynced-${rep}`), writers: 2, 'file-size': 4400, 'duration-ms': cfg.smallMs, 'max-files': cfg.probeFiles, atomic: true, 'no-sync': true, keep: true });
       addMachine('files-unsynced-adjacent-cpu', 'CPU per unsynced creation of a 4 KiB object\'s metadata file (4,400 bytes: temp file, write, rename, as an fsync-off PUT), 2 writers, right after each fsync-off PUT c32 run', 'CPU ms/file', (num(probe.cpu_s) / num(probe.files)) * 1000);
-      // The same load against a server that does only what any S3 server must
-      // for such a PUT, on SmartStorage's own stack (tokio, hyper): receive,
-      // MD5, one file (document + bytes) written and renamed. Its CPU per PUT
-      // is this machine's floor for the target, in the same state.
+      // The same load against a server that does only the core of such a PUT,
+      // on SmartStorage's own stack (tokio, hyper): receive, MD5, one file
+      // (document + bytes) written to a temp file and renamed. Its CPU per PUT
+      // shows what this machine charges for that work, in the same state.
       progress(`small: floor server PUT c32 after PUT c32 (fsync off) · rep ${rep + 1}/${reps}`);
       flushDirtyPages();
       const floor = await startFloorServer(join(scratch, 'floor', `rep-${rep}`));
@@ -592,7 +592,7 @@ function targets(): Target[] {
     const floor = mach('floor-put-cpu');
     const files =
       op === 'put'
-        ? `; the same file work without a server, probed right after: ${cpuMs(mach('files-unsynced-adjacent-cpu'))} ms per file; a floor server doing only a PUT's unavoidable work on the same stack, right after: ${cpuMs(floor)} ms (SmartStorage = ${fmt(v / floor)}× the floor)`
+        ? `; the same file work without a server, probed right after: ${cpuMs(mach('files-unsynced-adjacent-cpu'))} ms per file; a floor server on the same stack doing nothing but receive, MD5, temp file and rename, right after: ${cpuMs(floor)} ms (SmartStorage = ${fmt(v / floor)}× the floor)`
         : '';
     check(`Server CPU ≤ 0.1 ms per request (${op.toUpperCase()} c32, fsync off)`, v, v <= 0.1, `${cpuMs(v)} ms (fsync on: ${cpuMs(synced)} ms)${files}`);
   }
@@ -643,6 +643,7 @@ async function main() {
   loadgenPath();
   s3rverMain();
   process.stderr.write(`bench: ${quick ? 'quick' : 'full'}${long ? ' + long' : ''} run, ${reps} repetitions, scratch ${scratch}\n`);
+  await settleAfterPreviousRun();
   try {
     if (wanted('startup')) await startup();
     if (wanted('machine')) await machineLimits();
@@ -709,6 +710,34 @@ function removeScratch() {
   }
   progress(`removing scratch data (${scratch})`);
   rmSync(scratch, { recursive: true, force: true });
+  writeFileSync(scratchRemovedMark, String(Date.now()));
+}
+
+/** When the previous run finished removing its scratch data (ms since the epoch). */
+const scratchRemovedMark = join(resultsDir, '.scratch-removed');
+
+/**
+ * How long a run waits after the previous run removed its scratch data: on
+ * ext4 without a journal every new inode skips, one by one, the inodes freed
+ * in the last minute (six while their inode-table blocks are dirty), so a run
+ * started right after the last one's cleanup measured file creation several
+ * times slower (fsync-off 4 KiB PUTs: 0.41 ms of CPU each, against 0.07–0.11).
+ */
+const SETTLE_AFTER_CLEANUP_MS = 6.5 * 60_000;
+
+/** Waits out `SETTLE_AFTER_CLEANUP_MS` after the previous run's cleanup, syncing first. */
+async function settleAfterPreviousRun() {
+  let removedAt = NaN;
+  try {
+    removedAt = Number(readFileSync(scratchRemovedMark, 'utf8'));
+  } catch {
+    return;
+  }
+  const wait = removedAt + SETTLE_AFTER_CLEANUP_MS - Date.now();
+  if (!(wait > 0)) return;
+  progress(`waiting ${Math.ceil(wait / 1000)} s: the previous run removed its scratch data ${Math.round((Date.now() - removedAt) / 1000)} s ago, and recently freed inodes slow file creation on some filesystems`);
+  flushDirtyPages();
+  await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
 function packageVersion(): string {

@@ -4,9 +4,10 @@
 //! Same stack as SmartStorage (tokio with one worker per core, hyper HTTP/1.1
 //! with keep-alive): each PUT's body is received and MD5-hashed (the ETag), and
 //! one file holding a metadata document and the bytes is written to a temp
-//! file and renamed into place (a write visible whole or not at all, without
-//! fsync, as a store with fsync off). No routing, authentication, validation,
-//! index or conditions. Other methods get 405.
+//! file and renamed into place (the classic write visible whole or not at all,
+//! without fsync). No routing, authentication, validation, index or
+//! conditions. Other methods get 405. (SmartStorage with fsync off skips the
+//! rename for a new key: its index, not the file, decides what readers see.)
 //!
 //! It prints `{"addr":"127.0.0.1:PORT"}` once listening and serves until its
 //! standard input closes (or it is killed).
