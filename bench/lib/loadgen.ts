@@ -63,8 +63,8 @@ export interface FloorServer {
 }
 
 /**
- * Starts the floor server (`rust/loadgen/src/floor.rs`: a small PUT's
- * unavoidable work on the server's own HTTP stack, nothing else) in `dir`,
+ * Starts the floor server (`rust/loadgen/src/floor.rs`: the core of a small
+ * PUT on the server's own HTTP stack, nothing else) in `dir`,
  * listening on 127.0.0.1, port 0.
  */
 export async function startFloorServer(dir: string): Promise<FloorServer> {

@@ -1,5 +1,5 @@
-//! `floor-server`: the least any S3 server must do for a small PUT, and
-//! nothing else — the yardstick for the server-CPU-per-PUT target.
+//! `floor-server`: the core of a small PUT and nothing else — the yardstick
+//! for the server-CPU-per-PUT target.
 //!
 //! Same stack as SmartStorage (tokio with one worker per core, hyper HTTP/1.1
 //! with keep-alive): each PUT's body is received and MD5-hashed (the ETag), and
@@ -112,7 +112,7 @@ async fn put(
             chunks.push(data);
         }
     }
-    let etag = hex(&md5.finalize());
+    let etag = hex::encode(md5.finalize());
     let size: usize = chunks.iter().map(Bytes::len).sum();
     match write_object(&dirs, &name, &etag, size, &chunks) {
         Ok(()) => {
@@ -122,7 +122,10 @@ async fn put(
             }
             Ok(response)
         }
-        Err(_) => Ok(status(StatusCode::INTERNAL_SERVER_ERROR)),
+        Err(e) => {
+            eprintln!("floor-server: storing {name}: {e}");
+            Ok(status(StatusCode::INTERNAL_SERVER_ERROR))
+        }
     }
 }
 
@@ -159,14 +162,4 @@ fn status(code: StatusCode) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = code;
     response
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        text.push(char::from(DIGITS[usize::from(b >> 4)]));
-        text.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    text
 }

@@ -3,7 +3,7 @@
 
 use super::Inner;
 use super::bucket::Bucket;
-use super::fsutil::{TempFile, blocking, io_err, prune_empty_dirs, remove_files, retry_in_dir, small_op, task_failed};
+use super::fsutil::{TempFile, blocking, io_err, prune_empty_dirs, remove_files, retry_in_dir, task_failed};
 use super::keys::{KeyPath, encode_key};
 use super::layout::{self, data_name, new_version};
 use super::metafile;
@@ -246,7 +246,8 @@ impl ObjectWriter for FileObjectWriter {
                 // Runs in place on this async thread: a few page-cache syscalls.
                 return publish_unsynced_inline(&store, &bucket, &path, record, &inline, &condition);
             }
-            return small_op(store.fsync, move || publish(&store, &bucket, &path, record, &inline, &condition, || {})).await;
+            // fsync on without a group committer (not Linux): this PUT syncs its own file.
+            return blocking(move || publish(&store, &bucket, &path, record, &inline, &condition, || {})).await;
         }
         blocking(move || {
             let fsync = store.fsync;
