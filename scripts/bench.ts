@@ -176,7 +176,7 @@ async function machineLimits() {
     progress(`machine limits ${rep + 1}/${reps}: loopback TCP`);
     addMachine('tcp', 'Loopback TCP, one connection', 'MB/s', num((await loadgen('tcp', { bytes: cfg.tcpBytes })).bytes_per_s) / 1e6);
     progress(`machine limits ${rep + 1}/${reps}: MD5 (md-5 crate, OpenSSL)`);
-    addMachine('md5', 'MD5, one core (md-5 crate, as in the server)', 'MB/s', num((await loadgen('md5', { bytes: cfg.md5Bytes })).bytes_per_s) / 1e6);
+    addMachine('md5', 'MD5, one core (md-5 crate as the server builds it: assembly on x86)', 'MB/s', num((await loadgen('md5', { bytes: cfg.md5Bytes })).bytes_per_s) / 1e6);
     addMachine('md5-openssl', 'MD5, one core (OpenSSL via node:crypto)', 'MB/s', opensslMd5(cfg.md5Bytes) / 1e6);
     progress(`machine limits ${rep + 1}/${reps}: disk write + fdatasync`);
     flushDirtyPages();
@@ -560,21 +560,23 @@ function targets(): Target[] {
   const md5o = mach('md5-openssl');
   const put = med('put-lean');
   const putNoSync = med('put-lean', 'smartstorage-nofsync');
+  // Judged against the faster of the two MD5s measured, not only the server's own.
+  const md5best = Math.max(md5, md5o);
   check(
     'Single-stream PUT ≥ 80% of single-core MD5',
-    put / md5,
-    put >= 0.8 * md5,
+    put / md5best,
+    put >= 0.8 * md5best,
     `${fmt(put)} MB/s = ${fmt((put / md5) * 100)}% of md-5 (${fmt(md5)} MB/s), ${fmt((put / md5o) * 100)}% of OpenSSL MD5 (${fmt(md5o)} MB/s); fsync off: ${fmt(putNoSync)} MB/s`,
   );
   // With fsync on, a 1 GiB PUT ends only once the disk holds it: the bound is
   // the slower of MD5 and the disk's own fdatasync'd write speed.
   const disk = mach('disk');
-  const bound = Math.min(md5, disk);
+  const bound = Math.min(md5best, disk);
   check(
     'Single-stream PUT ≥ 80% of min(MD5, disk write + fdatasync)',
     put / bound,
     put >= 0.8 * bound,
-    `${fmt(put)} MB/s = ${fmt((put / bound) * 100)}% of ${fmt(bound)} MB/s (${disk < md5 ? 'disk' : 'MD5'} bound)`,
+    `${fmt(put)} MB/s = ${fmt((put / bound) * 100)}% of ${fmt(bound)} MB/s (${disk < md5best ? 'disk' : 'MD5'} bound)`,
   );
   const get = med('get-lean');
   check('Single-stream GET ≥ 1.5 GB/s (lean client)', get, get >= 1500, `${fmt(get)} MB/s (loopback TCP: ${fmt(mach('tcp'))} MB/s)`);

@@ -18,7 +18,7 @@
 //! smartstorage-loadgen tcp    --bytes N                                 (loopback throughput)
 //! smartstorage-loadgen disk   --dir D --bytes N                         (sequential write, fdatasync every 16 MiB and at the end)
 //! smartstorage-loadgen files  --dir D [--writers 32] [--file-size 4096] [--duration-ms MS] [--max-files N] [--atomic] [--no-sync] [--keep]
-//! smartstorage-loadgen md5    --bytes N                                 (single-core MD5, md-5 crate)
+//! smartstorage-loadgen md5    --bytes N                                 (single-core MD5, md-5 crate as in the server)
 //! smartstorage-loadgen floor-server --dir D [--meta-bytes 280]          (the core of a small PUT only; until stdin closes)
 //! ```
 //!

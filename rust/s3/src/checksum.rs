@@ -17,7 +17,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use crc_fast::CrcAlgorithm;
 use md5::Md5;
 use sha1::Sha1;
-use sha2::{Digest, Sha256};
+use md5::Digest as _;
+use sha2::{Digest as _, Sha256};
 use smartstorage_store::Checksums;
 use subtle::ConstantTimeEq;
 

@@ -6,7 +6,8 @@ mod common;
 
 use common::{TestResponse, TestServer};
 use http::{Method, StatusCode};
-use md5::{Digest, Md5};
+use md5::{Digest as _, Md5};
+use sha2::Digest as _;
 use smartstorage_s3::checksum::{ChecksumAlgorithm, checksum_of};
 
 /// S3's minimum size of every part but the last.

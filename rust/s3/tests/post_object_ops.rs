@@ -10,7 +10,8 @@ use bytes::Bytes;
 use common::{TestResponse, TestServer};
 use hmac::{Hmac, KeyInit, Mac};
 use http::{Method, StatusCode};
-use md5::Digest;
+use md5::Digest as _;
+use sha2::Digest as _;
 use smartstorage_s3::{AuthConfig, Credential, ServerConfig};
 use time::OffsetDateTime;
 
