@@ -198,7 +198,7 @@ fn create_atomic(tmp: &Path, data: &Path, name: &str, content: &[u8], sync: bool
 }
 
 /// `md5`: MD5 of `--bytes` (1 MiB buffer, repeated) on one core with the
-/// `md-5` crate (its assembly backend on x86-64, as the server builds it) —
+/// `md-5` crate (its assembly backend on x86, as the server builds it) —
 /// the implementation behind the server's ETags.
 pub fn md5(args: &Args) -> Result<Json, String> {
     let total = args.num("bytes", 1 << 30)?;

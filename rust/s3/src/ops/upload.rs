@@ -133,8 +133,9 @@ const HASH_GROUP_BYTES: usize = 1 << 20;
 /// memory ahead of the hasher (4 MiB per upload), and keeps ~7 ms of MD5 work
 /// waiting for it, so the hasher — the ceiling of a single upload — rides out
 /// the receiver's short stalls (page-cache allocation, a 1 MiB write) instead
-/// of idling. With 2 groups the hasher idled ~5% of a 1 GiB upload; with 4
-/// single-stream PUTs went from 465–511 to 478–516 MB/s (8 gained no more).
+/// of idling. With 2 groups the hasher waited out ~5% of a 1 GiB upload, with
+/// 4 or 8 1–3%: single-stream PUTs went from 407–511 to 478–516 MB/s here
+/// (8: 481–530, no clear gain for twice the memory).
 const HASH_QUEUE_GROUPS: usize = 4;
 
 /// Where the body hashes are computed.
