@@ -1,11 +1,11 @@
 /**
  * The Rust load generator (`rust/loadgen`, binary `smartstorage-loadgen`):
- * found through $SMARTSTORAGE_LOADGEN or target/release, built with cargo on
- * first use. Each command prints one JSON object, returned parsed.
+ * found through $SMARTSTORAGE_LOADGEN or built with cargo into target/release.
+ * Each command prints one JSON object, returned parsed.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from './paths.js';
@@ -14,7 +14,11 @@ const run = promisify(execFile);
 
 let cached: string | undefined;
 
-/** Path of the load generator, building it (release) when missing or older than its sources. */
+/**
+ * Path of the load generator. Without $SMARTSTORAGE_LOADGEN it runs `cargo build
+ * --release` for it every time: cargo knows when its sources, the manifests or
+ * the lockfile changed (a no-op taking a second when nothing did).
+ */
 export function loadgenPath(): string {
   if (cached) return cached;
   const fromEnv = process.env.SMARTSTORAGE_LOADGEN;
@@ -24,20 +28,12 @@ export function loadgenPath(): string {
   }
   const target = process.env.CARGO_TARGET_DIR ?? join(repoRoot, 'target');
   const binary = join(target, 'release', 'smartstorage-loadgen');
-  if (!existsSync(binary) || isStale(binary)) {
-    process.stderr.write('building the load generator (cargo build --release -p smartstorage-loadgen)…\n');
-    const built = spawnSync('cargo', ['build', '--release', '-p', 'smartstorage-loadgen'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
-    if (built.status !== 0 || !existsSync(binary)) {
-      throw new Error('could not build rust/loadgen: is it listed in the workspace members of Cargo.toml? (or set SMARTSTORAGE_LOADGEN)');
-    }
+  process.stderr.write('building the load generator if needed (cargo build --release -p smartstorage-loadgen)…\n');
+  const built = spawnSync('cargo', ['build', '--release', '-p', 'smartstorage-loadgen'], { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (built.status !== 0 || !existsSync(binary)) {
+    throw new Error(`could not build rust/loadgen (cargo exited with ${built.status ?? built.error?.message}): is it listed in the workspace members of Cargo.toml? (or set SMARTSTORAGE_LOADGEN)`);
   }
   return (cached = binary);
-}
-
-function isStale(binary: string): boolean {
-  const built = statSync(binary).mtimeMs;
-  const sources = ['main.rs', 'http.rs', 'load.rs', 'machine.rs', 'transfer.rs', 'floor.rs'].map((f) => join(repoRoot, 'rust/loadgen/src', f));
-  return sources.some((s) => existsSync(s) && statSync(s).mtimeMs > built);
 }
 
 /** Runs `smartstorage-loadgen <command> --k v …` and returns its JSON. */

@@ -78,10 +78,19 @@ pub fn serve(args: &Args) -> Result<Json, String> {
     Ok(Json::default().str("stopped", &addr.to_string()))
 }
 
+/// Pause after a failed `accept` (out of descriptors, say) before the next try,
+/// so the loop does not spin a core while the condition lasts.
+const ACCEPT_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(10);
+
 async fn accept_loop(listener: tokio::net::TcpListener, dirs: Arc<Dirs>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                eprintln!("floor-server: accepting a connection: {e}");
+                tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                continue;
+            }
         };
         let _ = stream.set_nodelay(true);
         let dirs = dirs.clone();

@@ -19,7 +19,7 @@
 //! smartstorage-loadgen disk   --dir D --bytes N                         (sequential write, fdatasync every 16 MiB and at the end)
 //! smartstorage-loadgen files  --dir D [--writers 32] [--file-size 4096] [--duration-ms MS] [--max-files N] [--atomic] [--no-sync] [--keep]
 //! smartstorage-loadgen md5    --bytes N                                 (single-core MD5, md-5 crate as in the server)
-//! smartstorage-loadgen floor-server --dir D [--meta-bytes 280]          (the core of a small PUT only; until stdin closes)
+//! smartstorage-loadgen floor-server --dir D [--addr 127.0.0.1:0] [--meta-bytes 280]   (the core of a small PUT only; until stdin closes)
 //! ```
 //!
 //! Every loop is bounded by a request count and a deadline; traffic goes only
